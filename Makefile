@@ -1,0 +1,59 @@
+# credit-ledger: the front door. `make` (or `make help`) lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+DEMO ?= scenarios/examples/solo-creator.yaml
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets with what they do
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-10s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $(STAMP)
+
+.PHONY: install
+install: $(STAMP) ## Create .venv from nothing and install the project with its dev dependencies
+
+.PHONY: demo
+demo: $(STAMP) ## Replay a bundled example scenario and print its summary
+	$(BIN)/credit-ledger run $(DEMO)
+
+.PHONY: test
+test: $(STAMP) ## Run the whole test suite
+	$(BIN)/python -m pytest -q
+
+.PHONY: lint
+lint: $(STAMP) ## ruff (lint and format check), without changing files
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+.PHONY: typecheck
+typecheck: $(STAMP) ## mypy --strict over the packages
+	$(BIN)/mypy
+
+.PHONY: contracts
+contracts: $(STAMP) ## import-linter: the layers stay apart
+	$(BIN)/lint-imports
+
+.PHONY: check
+check: lint typecheck contracts test ## Everything CI cares about: ruff, mypy --strict, import-linter, tests
+
+.PHONY: bench
+bench: $(STAMP) ## Run the benchmarks and print their figures
+	$(BIN)/python benchmarks/replay_bench.py
+
+.PHONY: format
+format: $(STAMP) ## Rewrite files with ruff's formatter and safe fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+.PHONY: clean
+clean: ## Remove the venv, caches and run folders
+	rm -rf $(VENV) runs .mypy_cache .ruff_cache .pytest_cache .hypothesis

@@ -1,0 +1,127 @@
+"""Named types of the domain: enums for plans, buckets, reasons and policies.
+
+Enums, not strings, so a typo is an error and the store round-trips the type.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from enum import Enum, IntEnum
+from typing import TypeAlias
+
+Credits: TypeAlias = int  # S02: ledger arithmetic is in whole credits
+Usd: TypeAlias = Decimal  # S02: money is Decimal US dollars, never float
+Instant: TypeAlias = datetime  # S03: a simulated, timezone-aware UTC instant
+
+CREDIT_PRICE_USD = Decimal("0.01")  # S02: one credit bought costs $0.01 on both surfaces
+
+
+class Surface(str, Enum):
+    """S01: the two credit systems that never mix."""
+
+    WEB = "web"
+    API = "api"
+
+
+class Plan(str, Enum):
+    """W01: web plans, in rank order (used to tell an upgrade from a downgrade)."""
+
+    FREE = "free"
+    STANDARD = "standard"
+    PRO = "pro"
+    UNLIMITED = "unlimited"
+    ENTERPRISE = "enterprise"
+
+    @property
+    def rank(self) -> int:
+        return list(Plan).index(self)
+
+
+class Billing(str, Enum):
+    MONTHLY = "monthly"
+    ANNUAL = "annual"
+
+
+class Bucket(str, Enum):
+    """Where credits sit: plan and purchased on web (W08), one balance on API."""
+
+    PLAN = "plan"
+    PURCHASED = "purchased"
+    CREDITS = "credits"
+
+
+class ForfeitReason(str, Enum):
+    RESET = "reset"  # W06: the billing-day refresh sets the plan bucket
+    CANCELLATION = "cancellation"  # W13: the paid period ended after a cancel
+    DOWNGRADE = "downgrade"  # W12: credits above the lower allowance at renewal
+    PLAN_START = "plan_start"  # leaving Free: the one-time grant gives way to the plan
+    CONTRACT_RENEWAL = "contract_renewal"  # W16: the Enterprise pool is set again
+
+
+class RefusalReason(str, Enum):
+    """Why the simulation said no. Users count these, so they are events."""
+
+    INSUFFICIENT_CREDITS = "insufficient_credits"  # W09, A03
+    DAILY_LIMIT = "daily_limit"  # A08
+    MONTHLY_CAP = "monthly_cap"  # A07
+    SEAT_CAP = "seat_cap"  # W03
+    EXPLORE_NOT_AVAILABLE = "explore_not_available"  # W10
+    AUTOBILL_DISABLED = "autobill_disabled"  # A05
+    CARD_DECLINED = "card_declined"  # A05
+    REFILL_MONTHLY_MAX = "refill_monthly_max"  # W15
+    NOT_A_MEMBER = "not_a_member"  # A10
+    UNKNOWN_KEY = "unknown_key"  # A10
+
+
+class GenerationMode(str, Enum):
+    CREDITS = "credits"
+    EXPLORE = "explore"  # W10
+
+
+class Tier(IntEnum):
+    """A06: API usage tiers 1 to 5; they never go down."""
+
+    T1 = 1
+    T2 = 2
+    T3 = 3
+    T4 = 4
+    T5 = 5
+
+
+# Policies: where sources disagree, a named choice with a documented default.
+
+
+class MonthEndPolicy(str, Enum):
+    CLAMP = "clamp"  # W05: Stripe's convention, anchor + n months clamped to month end
+
+
+class TierUpgradePolicy(str, Enum):
+    SPEND_ONLY = "spend_only"  # A06 current docs: immediately once the spend is reached
+    SPEND_AND_AGE = "spend_and_age"  # A06 older rule: also days since the first purchase
+
+
+class AutobillCapPolicy(str, Enum):
+    PARTIAL = "partial"  # A07: a recharge is cut to what the 30-day cap leaves
+    SKIP = "skip"  # A07: a recharge that does not fit is not made
+
+
+class DailyLimitPolicy(str, Enum):
+    REJECT = "reject"  # A08: a task over the rolling 24 h limit is refused (HTTP 429)
+    DEFER = "defer"  # A08: the client retries; the task runs when the window has room
+
+
+class DowngradePolicy(str, Enum):
+    AT_RENEWAL = "at_renewal"  # W12: the lower plan starts at the end of the paid period
+    IMMEDIATE = "immediate"  # W12 alternative: now, plan credits capped at the new allowance
+
+
+class EnterprisePoolPolicy(str, Enum):
+    ANNUAL = "annual"  # W16: one pool set on each contract anniversary
+    MONTHLY = "monthly"  # W16 conflicting article: set on every billing day
+
+
+class TaskOutcome(str, Enum):
+    SUCCEEDED = "succeeded"
+    FAILED_INTERNAL = "failed_internal"  # A11/W14: refunded
+    FAILED_SAFETY = "failed_safety"  # A11: charged, not refunded
