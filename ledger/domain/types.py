@@ -17,14 +17,14 @@ Instant: TypeAlias = datetime  # S03: a simulated, timezone-aware UTC instant
 CREDIT_PRICE_USD = Decimal("0.01")  # S02: one credit bought costs $0.01 on both surfaces
 
 
-class Surface(str, Enum):
+class Surface(Enum):
     """S01: the two credit systems that never mix."""
 
     WEB = "web"
     API = "api"
 
 
-class Plan(str, Enum):
+class Plan(Enum):
     """W01: web plans, in rank order (used to tell an upgrade from a downgrade)."""
 
     FREE = "free"
@@ -38,12 +38,12 @@ class Plan(str, Enum):
         return list(Plan).index(self)
 
 
-class Billing(str, Enum):
+class Billing(Enum):
     MONTHLY = "monthly"
     ANNUAL = "annual"
 
 
-class Bucket(str, Enum):
+class Bucket(Enum):
     """Where credits sit: plan and purchased on web (W08), one balance on API."""
 
     PLAN = "plan"
@@ -51,7 +51,7 @@ class Bucket(str, Enum):
     CREDITS = "credits"
 
 
-class ForfeitReason(str, Enum):
+class ForfeitReason(Enum):
     RESET = "reset"  # W06: the billing-day refresh sets the plan bucket
     CANCELLATION = "cancellation"  # W13: the paid period ended after a cancel
     DOWNGRADE = "downgrade"  # W12: credits above the lower allowance at renewal
@@ -59,7 +59,7 @@ class ForfeitReason(str, Enum):
     CONTRACT_RENEWAL = "contract_renewal"  # W16: the Enterprise pool is set again
 
 
-class RefusalReason(str, Enum):
+class RefusalReason(Enum):
     """Why the simulation said no. Users count these, so they are events."""
 
     INSUFFICIENT_CREDITS = "insufficient_credits"  # W09, A03
@@ -70,11 +70,14 @@ class RefusalReason(str, Enum):
     AUTOBILL_DISABLED = "autobill_disabled"  # A05
     CARD_DECLINED = "card_declined"  # A05
     REFILL_MONTHLY_MAX = "refill_monthly_max"  # W15
-    NOT_A_MEMBER = "not_a_member"  # A10
+    NOT_A_MEMBER = "not_a_member"  # A10, W04: removing someone who is not there
+    ALREADY_MEMBER = "already_member"  # adding someone who is already there
+    LAST_EDITOR = "last_editor"  # a workspace keeps at least one editor
     UNKNOWN_KEY = "unknown_key"  # A10
+    PLAN_CANNOT_BUY = "plan_cannot_buy"  # W07: a workspace that fell back to Free
 
 
-class GenerationMode(str, Enum):
+class GenerationMode(Enum):
     CREDITS = "credits"
     EXPLORE = "explore"  # W10
 
@@ -92,36 +95,34 @@ class Tier(IntEnum):
 # Policies: where sources disagree, a named choice with a documented default.
 
 
-class MonthEndPolicy(str, Enum):
+class MonthEndPolicy(Enum):
     CLAMP = "clamp"  # W05: Stripe's convention, anchor + n months clamped to month end
 
 
-class TierUpgradePolicy(str, Enum):
+class TierUpgradePolicy(Enum):
     SPEND_ONLY = "spend_only"  # A06 current docs: immediately once the spend is reached
     SPEND_AND_AGE = "spend_and_age"  # A06 older rule: also days since the first purchase
 
 
-class AutobillCapPolicy(str, Enum):
+class AutobillCapPolicy(Enum):
     PARTIAL = "partial"  # A07: a recharge is cut to what the 30-day cap leaves
     SKIP = "skip"  # A07: a recharge that does not fit is not made
 
 
-class DailyLimitPolicy(str, Enum):
+class DailyLimitPolicy(Enum):
     REJECT = "reject"  # A08: a task over the rolling 24 h limit is refused (HTTP 429)
-    DEFER = "defer"  # A08: the client retries; the task runs when the window has room
 
 
-class DowngradePolicy(str, Enum):
+class DowngradePolicy(Enum):
     AT_RENEWAL = "at_renewal"  # W12: the lower plan starts at the end of the paid period
-    IMMEDIATE = "immediate"  # W12 alternative: now, plan credits capped at the new allowance
 
 
-class EnterprisePoolPolicy(str, Enum):
+class EnterprisePoolPolicy(Enum):
     ANNUAL = "annual"  # W16: one pool set on each contract anniversary
     MONTHLY = "monthly"  # W16 conflicting article: set on every billing day
 
 
-class TaskOutcome(str, Enum):
+class TaskOutcome(Enum):
     SUCCEEDED = "succeeded"
     FAILED_INTERNAL = "failed_internal"  # A11/W14: refunded
     FAILED_SAFETY = "failed_safety"  # A11: charged, not refunded

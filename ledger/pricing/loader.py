@@ -18,16 +18,16 @@ BUNDLED_DIR = "books"
 
 def bundled_ids() -> list[str]:
     folder = resources.files("ledger.pricing").joinpath(BUNDLED_DIR)
-    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml"))
+    return sorted(
+        p.name.removesuffix(".yaml") for p in folder.iterdir() if p.name.endswith(".yaml")
+    )
 
 
 @lru_cache(maxsize=16)
 def _raw_bundled(book_id: str) -> dict[str, Any]:
     path = resources.files("ledger.pricing").joinpath(BUNDLED_DIR, f"{book_id}.yaml")
     if not path.is_file():
-        raise PricingError(
-            f"unknown price book {book_id!r}; bundled: {', '.join(bundled_ids())}"
-        )
+        raise PricingError(f"unknown price book {book_id!r}; bundled: {', '.join(bundled_ids())}")
     data = yaml.safe_load(path.read_text(encoding="utf-8"))
     if not isinstance(data, dict):
         raise PricingError(f"price book {book_id!r} is not a mapping")

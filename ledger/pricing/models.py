@@ -22,14 +22,14 @@ class PricingError(ValueError):
     """A question the price book cannot answer (an unknown model, a missing variant)."""
 
 
-class Confidence(str, Enum):
+class Confidence(Enum):
     R = "R"  # stated by Runway
     G = "G"  # stated in the buying guide
     THIRD_PARTY = "3P"  # only third-party pages
     A = "A"  # an assumption of the simulator
 
 
-class Meter(str, Enum):
+class Meter(Enum):
     SECOND = "second"  # seconds of video, audio or avatar session
     IMAGE = "image"  # per image, by resolution/quality variant
     CHARACTERS = "characters"  # speech, per `unit` characters
@@ -245,7 +245,6 @@ class PriceBook(_Frozen):
 
 
 def _unknown_model(model_id: str, surface: Surface, known: dict[str, object]) -> str:
-    return (
-        f"unknown {surface.value} model {model_id!r}; the price book knows: "
-        + ", ".join(sorted(known))
+    return f"unknown {surface.value} model {model_id!r}; the price book knows: " + ", ".join(
+        sorted(known)
     )

@@ -1,0 +1,168 @@
+"""Arithmetic of task runs: evenly spaced identical tasks as one unit.
+
+A run is ``count`` tasks at ``first + i * interval`` (integer microseconds).
+These functions answer, exactly and without a per-task loop where it can be
+avoided, what per-task processing would give: how many tasks fit before the
+credits run out, how many generations sit in a rolling 24 h window (A08),
+and how long tasks wait for a concurrency slot (A09).
+"""
+
+from __future__ import annotations
+
+import heapq
+from bisect import bisect_right
+from collections.abc import Sequence
+
+from ledger.domain.time import DAY_US
+
+
+def task_time(first: int, interval: int, i: int) -> int:
+    return first + i * interval
+
+
+def tasks_at_or_before(first: int, interval: int, count: int, t: int) -> int:
+    """How many tasks of a run have happened by instant ``t`` (inclusive)."""
+    if t < first:
+        return 0
+    if interval == 0:
+        return count
+    return min(count, (t - first) // interval + 1)
+
+
+def tasks_before(first: int, interval: int, count: int, t: int) -> int:
+    """How many tasks of a run happen strictly before ``t``."""
+    if t <= first:
+        return 0
+    if interval == 0:
+        return count
+    return min(count, (t - first - 1) // interval + 1)
+
+
+def affordable(
+    balance: int, cost: int, floor: int, count: int, free_indices: Sequence[int], start: int
+) -> int:
+    """How many tasks from index ``start`` go through before a check fails.
+
+    A task goes through while ``balance_before - cost > floor`` (floor is -1
+    for "enough credits", or an auto-refill trigger, W15). Tasks whose index is
+    in ``free_indices`` (sorted; refunded at the same instant, A11/W14) pass the
+    same check but leave the balance unchanged. Returns a number in [0, count-start].
+    """
+    remaining = count - start
+    if cost == 0:
+        return remaining if balance > floor else 0
+    if balance - cost <= floor:
+        return 0
+    # m paying tasks may go before a task while balance - m*cost - cost > floor.
+    max_paying_before = (balance - cost - floor - 1) // cost
+    # The task after (max_paying_before + 1) paying tasks is the first to fail.
+    lo = bisect_right(free_indices, start - 1)
+    free_after = free_indices[lo:]
+    paying_allowed = max_paying_before + 1
+    # Walk free indices (few) to find the index of the paying_allowed-th paying task.
+    idx = start
+    paid = 0
+    for f in free_after:
+        gap = f - idx  # paying tasks between idx and the free task f
+        if paid + gap >= paying_allowed:
+            break
+        paid += gap
+        idx = f + 1
+        if idx >= count:
+            return remaining
+    end = idx + (paying_allowed - paid)  # exclusive: index after the last task that passes
+    return min(count, end) - start
+
+
+def count_paying(count: int, free_indices: Sequence[int], start: int, stop: int) -> int:
+    """Tasks in [start, stop) that are not in ``free_indices``."""
+    lo = bisect_right(free_indices, start - 1)
+    hi = bisect_right(free_indices, stop - 1)
+    return (stop - start) - (hi - lo)
+
+
+def slice_indices(indices: Sequence[int], start: int, stop: int) -> list[int]:
+    """The indices in [start, stop), renumbered from ``start``."""
+    lo = bisect_right(indices, start - 1)
+    hi = bisect_right(indices, stop - 1)
+    return [i - start for i in indices[lo:hi]]
+
+
+# A08: rolling 24 h windows. A window is a list of accepted runs
+# [first, interval, count]; a generation at s is inside the window at t when
+# t - 24h < s <= t.
+
+
+def window_count(runs: Sequence[Sequence[int]], t: int) -> int:
+    horizon = t - DAY_US
+    total = 0
+    for first, interval, count in runs:
+        total += count - tasks_at_or_before(first, interval, count, horizon)
+    return total
+
+
+def window_room_at(runs: Sequence[Sequence[int]], t: int, limit: int) -> int:
+    """The first instant >= t at which the window holds fewer than ``limit``."""
+    horizon = t - DAY_US
+    excess = window_count(runs, t) - limit  # this many + 1 must leave the window
+    if excess < 0:
+        return t
+    # Find the (excess)-th (0-based) generation still inside the window, in time order.
+    need = excess
+    for first, interval, count in runs:
+        gone = tasks_at_or_before(first, interval, count, horizon)
+        inside = count - gone
+        if need < inside:
+            return first + (gone + need) * interval + DAY_US
+        need -= inside
+    raise AssertionError("window_room_at: excess larger than the window")
+
+
+def prune_window(runs: list[list[int]], t: int) -> None:
+    """Drop runs whose every generation left the window at t (in place)."""
+    horizon = t - DAY_US
+    keep = [r for r in runs if r[0] + (r[2] - 1) * r[1] > horizon]
+    runs[:] = keep
+
+
+# A09: concurrency. ``slots`` holds, per slot, the instant it is free again.
+
+
+def queue_run(
+    slots: list[int], first: int, interval: int, count: int, processing: int
+) -> tuple[int, int]:
+    """Queue a run in submission order (FIFO) on the slots; update them in place.
+
+    Returns (max wait, arrival of the task that waited longest) in
+    microseconds. Where the j-th earliest slot is free by the j-th arrival and
+    the slots keep pace (processing <= len(slots) * interval), nobody waits and
+    the answer is closed-form; otherwise each task takes the earliest free
+    slot, exactly as per-task processing does.
+    """
+    c = len(slots)
+    if count == 0 or c == 0:
+        return 0, first
+    slots.sort()
+    head = min(c, count)
+    if (count <= c or processing <= c * interval) and all(
+        slots[j] <= first + j * interval for j in range(head)
+    ):
+        # Nobody waits: at each arrival at most c-1 slots are busy. Each task
+        # pops the smallest free time, which is never above what is pushed
+        # later, so the slots end as the c largest of the old free times and
+        # the new finish times (only the last c finish times can be among them).
+        pushed = [first + (count - head + j) * interval + processing for j in range(head)]
+        merged = sorted(slots + pushed)
+        slots[:] = merged[-c:]
+        return 0, first
+    heapq.heapify(slots)
+    worst, worst_at = 0, first
+    for i in range(count):
+        arrival = first + i * interval
+        free = heapq.heappop(slots)
+        start = max(arrival, free)
+        wait = start - arrival
+        if wait > worst:
+            worst, worst_at = wait, arrival
+        heapq.heappush(slots, start + processing)
+    return worst, worst_at

@@ -1,0 +1,80 @@
+"""Figures a command needs from the price book, handed in as plain values.
+
+The application reads the price book and passes these; the aggregates record
+them in their events, so a replay never needs the price book again.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from decimal import Decimal
+from typing import Any
+
+from ledger.domain.types import Billing, Plan
+
+
+@dataclass(frozen=True, slots=True)
+class PlanTerms:
+    """W01-W03, W07, W10, W15 for one plan."""
+
+    plan: Plan
+    allowance: int  # plan credits per refresh (the contract amount on Enterprise)
+    monthly_usd: Decimal  # W02: one editor, one month
+    annual_usd: Decimal  # W02: one editor, one year
+    seat_cap: int
+    can_buy: bool
+    explore: bool
+    auto_refill: bool
+    refreshes: bool  # False on Free: its grant is one-time (W01)
+
+    def seat_price(self, billing: Billing) -> Decimal:
+        return self.annual_usd if billing is Billing.ANNUAL else self.monthly_usd
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PlanTerms:
+        return cls(
+            plan=Plan(data["plan"]),
+            allowance=int(data["allowance"]),
+            monthly_usd=Decimal(data["monthly_usd"]),
+            annual_usd=Decimal(data["annual_usd"]),
+            seat_cap=int(data["seat_cap"]),
+            can_buy=bool(data["can_buy"]),
+            explore=bool(data["explore"]),
+            auto_refill=bool(data["auto_refill"]),
+            refreshes=bool(data["refreshes"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TierRule:
+    """A06/A07 for one tier: how it is reached and its 30-day purchase cap."""
+
+    tier: int
+    unlock_usd: Decimal
+    min_days_since_first_purchase: int
+    monthly_cap_usd: Decimal
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TierRule:
+        return cls(
+            tier=int(data["tier"]),
+            unlock_usd=Decimal(data["unlock_usd"]),
+            min_days_since_first_purchase=int(data["min_days_since_first_purchase"]),
+            monthly_cap_usd=Decimal(data["monthly_cap_usd"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class TaskSpec:
+    """One usage line's identical tasks: what each costs and how long it runs."""
+
+    model: str
+    credits_each: int
+    processing_us: int = 0  # A09: how long a task holds a concurrency slot
+    label: str = ""
