@@ -1,0 +1,537 @@
+"""The replay engine: a year of planned activity on a simulated clock.
+
+One merged, time-ordered queue holds, per account, (a) the scenario's
+one-off actions, (b) planned usage, pulled lazily from the schedules, and
+(c) the system's own clocks: billing dates (W05), hourly autobill checks
+(A04, whose retries A05 fall on the hour), tier waiting periods (A06).
+Things due at one instant run in the order of rule S04. Nothing reads the
+wall clock; failure draws come from the scenario seed only.
+
+Grouping: when an account's next task belongs to the same occurrence as the
+previous one and nothing else of that account is due in between, the tasks
+form a run handed to the aggregate in one call; the aggregate decides each
+task exactly as alone and records consecutive identical outcomes as one
+event. ``per_task=True`` hands tasks over one by one instead: the two modes
+give the same balances at every instant (tests/integration/test_grouping.py).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import heapq
+import random
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import IntEnum
+from typing import Any
+
+from ledger.application import Ledger, plan_terms
+from ledger.domain.api import ApiOrganization
+from ledger.domain.errors import DomainError
+from ledger.domain.runs import slice_indices
+from ledger.domain.terms import TaskSpec
+from ledger.domain.time import HOUR_US, SECOND_US, from_us, next_hour_us, to_us
+from ledger.domain.types import GenerationMode, Plan, Surface, Tier
+from ledger.domain.web import WebWorkspace
+from ledger.pricing.models import ApiModel, PriceBook, PricingError, Usage, WebModel
+from scenarios.errors import DataPath, Problem, ScenarioError
+from scenarios.schedule import Occurrence, account_actions, usage_occurrences
+from scenarios.schema import Organization, Scenario, UsageLine, Workspace
+
+FLUSH_EVERY_ITEMS = 512  # queue items between checks of the pending-event count
+FLUSH_EVENTS = 5_000  # events per save transaction
+
+
+class Rank(IntEnum):
+    """S04: the order of things due at the same instant."""
+
+    OPEN = 0
+    BILLING = 1  # billing-date refresh and renewal
+    PLAN_CHANGE = 2  # plan changes and other account changes
+    PURCHASE = 3
+    AUTOBILL = 4  # autobill / auto-refill checks
+    TIER = 5  # tier evaluation
+    USAGE = 6  # planned usage, in scenario order
+
+
+class Kind(IntEnum):
+    OPEN = 0
+    BILLING = 1
+    ACTION = 2
+    AUTOBILL = 3
+    TIER = 4
+    USAGE = 5
+
+
+Key = tuple[int, int, int, int]  # (instant us, rank, line or file position, tie-break)
+
+
+@dataclass(slots=True)
+class _Cursor:
+    """A usage occurrence being consumed task by task."""
+
+    occurrence: Occurrence
+    line_index: int
+    line: UsageLine
+    next_index: int = 0
+    refunded: list[int] = field(default_factory=list)
+    safety: list[int] = field(default_factory=list)
+
+    @property
+    def first_us(self) -> int:
+        return to_us(self.occurrence.first_at)
+
+    @property
+    def interval_us(self) -> int:
+        return self.occurrence.interval // _MICRO
+
+    def time_of(self, i: int) -> int:
+        return self.first_us + i * self.interval_us
+
+
+_MICRO = from_us(1) - from_us(0)
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayOptions:
+    until: datetime | None = None  # stop the simulated clock here (inclusive)
+    per_task: bool = False  # hand tasks to the aggregates one by one
+    progress: Callable[[datetime], None] | None = None
+
+
+@dataclass(slots=True)
+class ReplayStats:
+    items: int = 0
+    runs: int = 0
+    tasks: int = 0
+    events: int = 0
+    stopped_at: datetime | None = None
+
+
+def draw_failures(
+    seed: int, account: str, line_index: int, first_us: int, count: int,
+    failure_rate: float, safety_rate: float,
+) -> tuple[list[int], list[int]]:
+    """Which tasks of one occurrence fail: internal (refunded) and safety (charged).
+
+    Each task fails independently; the draw depends only on the scenario seed
+    and the occurrence, never on the processing mode or the wall clock.
+    Geometric skips make it cost one draw per failure, not per task.
+    """
+    total = failure_rate + safety_rate
+    if total <= 0 or count <= 0:
+        return [], []
+    digest = hashlib.sha256(f"{seed}|{account}|{line_index}|{first_us}".encode()).digest()
+    rng = random.Random(int.from_bytes(digest[:8], "big"))
+    refunded: list[int] = []
+    safety: list[int] = []
+    if total >= 1:
+        indices: Iterator[int] = iter(range(count))
+    else:
+        indices = _geometric_indices(rng, total, count)
+    for i in indices:
+        if rng.random() * total < failure_rate:
+            refunded.append(i)
+        else:
+            safety.append(i)
+    return refunded, safety
+
+
+def _geometric_indices(rng: random.Random, p: float, count: int) -> Iterator[int]:
+    import math
+
+    log_q = math.log1p(-p)
+    i = -1
+    while True:
+        u = rng.random()
+        i += 1 + int(math.log1p(-u) / log_q)
+        if i >= count:
+            return
+        yield i
+
+
+class _Account:
+    """One account's queue: its actions, its clocks and its usage cursors."""
+
+    def __init__(self, order: int, spec: Workspace | Organization, surface: Surface) -> None:
+        self.order = order
+        self.spec = spec
+        self.surface = surface
+        self.heap: list[tuple[Key, int, Any]] = []
+        self.seq = 0
+        self.aggregate: WebWorkspace | ApiOrganization | None = None
+        self.usage: Iterator[tuple[Occurrence, int, UsageLine]] | None = None
+        self.billing_scheduled: int | None = None
+        self.tier_scheduled: int | None = None
+
+    def push(self, at_us: int, rank: Rank, position: int, kind: Kind, payload: Any) -> None:
+        self.seq += 1
+        heapq.heappush(self.heap, ((at_us, int(rank), position, self.seq), int(kind), payload))
+
+    def peek(self) -> Key | None:
+        return self.heap[0][0] if self.heap else None
+
+
+class Replay:
+    """Replays a validated scenario into a ``Ledger``."""
+
+    def __init__(
+        self,
+        scenario: Scenario,
+        book: PriceBook,
+        ledger: Ledger,
+        file: str = "<scenario>",
+        line_of: Callable[[DataPath], int | None] | None = None,
+        options: ReplayOptions | None = None,
+    ) -> None:
+        self.scenario = scenario
+        self.book = book
+        self.ledger = ledger
+        self.file = file
+        self.line_of = line_of or (lambda _path: None)
+        self.options = options or ReplayOptions()
+        self.start_us = to_us(scenario.start)
+        end_us = to_us(scenario.end)
+        until = self.options.until
+        # Everything strictly before `end`; with --until, up to and including it.
+        self.stop_us = min(end_us - 1, to_us(until)) if until is not None else end_us - 1
+        self.end_us = end_us
+        self.stats = ReplayStats()
+        self._costs: dict[tuple[int, int], TaskSpec] = {}
+        self.accounts: list[_Account] = []
+
+    # ------------------------------------------------------------- setup
+
+    def _setup(self) -> None:
+        order = 0
+        for index, ws in enumerate(self.scenario.workspaces):
+            account = _Account(order, ws, Surface.WEB)
+            account.usage = usage_occurrences(
+                ws.usage, self.scenario.start, self.scenario.end, not_before=ws.subscribed
+            )
+            account.push(to_us(ws.subscribed), Rank.OPEN, 0, Kind.OPEN, ("workspaces", index))
+            self._push_actions(account, ("workspaces", index))
+            self._pull_occurrence(account)
+            self.accounts.append(account)
+            order += 1
+        for index, org in enumerate(self.scenario.organizations):
+            account = _Account(order, org, Surface.API)
+            account.usage = usage_occurrences(
+                org.usage, self.scenario.start, self.scenario.end, not_before=org.opened
+            )
+            account.push(to_us(org.opened), Rank.OPEN, 0, Kind.OPEN, ("organizations", index))
+            self._push_actions(account, ("organizations", index))
+            self._pull_occurrence(account)
+            self.accounts.append(account)
+            order += 1
+
+    def _push_actions(self, account: _Account, path: DataPath) -> None:
+        for at, position, action in account_actions(account.spec):
+            rank = Rank.PURCHASE if hasattr(action, "buy") else Rank.PLAN_CHANGE
+            account.push(to_us(at), rank, position, Kind.ACTION, (path + ("events", position), action))
+
+    def _pull_occurrence(self, account: _Account) -> None:
+        assert account.usage is not None
+        nxt = next(account.usage, None)
+        if nxt is None:
+            return
+        occurrence, line_index, line = nxt
+        cursor = _Cursor(occurrence, line_index, line)
+        if line.failure_rate > 0 or line.safety_failure_rate > 0:
+            cursor.refunded, cursor.safety = draw_failures(
+                self.scenario.seed, account.spec.id, line_index, cursor.first_us,
+                occurrence.count, line.failure_rate, line.safety_failure_rate,
+            )
+        account.push(cursor.first_us, Rank.USAGE, line_index, Kind.USAGE, cursor)
+
+    # -------------------------------------------------------------- loop
+
+    def run(self) -> ReplayStats:
+        """Process every queue item up to the stop instant, saving in batches."""
+        self._setup()
+        queue: list[tuple[Key, int]] = []
+        for account in self.accounts:
+            top = account.peek()
+            if top is not None:
+                heapq.heappush(queue, (top, account.order))
+        progress = self.options.progress
+        next_progress = self.start_us
+        while queue:
+            key, order = heapq.heappop(queue)
+            account = self.accounts[order]
+            if account.peek() != key:
+                continue  # stale entry: this account's next item changed
+            if key[0] > self.stop_us:
+                break
+            _, kind, payload = heapq.heappop(account.heap)
+            self._process(account, key, Kind(kind), payload)
+            self.stats.items += 1
+            top = account.peek()
+            if top is not None:
+                heapq.heappush(queue, (top, account.order))
+            if self.stats.items % FLUSH_EVERY_ITEMS == 0:
+                if self.ledger.pending_count() >= FLUSH_EVENTS:
+                    self.stats.events += self.ledger.flush()
+                if progress is not None and key[0] >= next_progress:
+                    progress(from_us(key[0]))
+                    next_progress = key[0] + 24 * HOUR_US
+        self.stats.events += self.ledger.flush()
+        self.stats.stopped_at = from_us(self.stop_us)
+        return self.stats
+
+    def _process(self, account: _Account, key: Key, kind: Kind, payload: Any) -> None:
+        at_us = key[0]
+        at = from_us(at_us)
+        if kind is Kind.OPEN:
+            self._open(account, at, payload)
+        elif kind is Kind.BILLING:
+            ws = account.aggregate
+            assert isinstance(ws, WebWorkspace)
+            account.billing_scheduled = None
+            if ws.next_billing_at is not None and to_us(ws.next_billing_at) == at_us:
+                ws.pass_billing_date(at)
+        elif kind is Kind.ACTION:
+            path, action = payload
+            try:
+                self._action(account, at, action)
+            except DomainError as exc:
+                raise ScenarioError([self._problem(path, exc)]) from exc
+        elif kind is Kind.AUTOBILL:
+            org = account.aggregate
+            assert isinstance(org, ApiOrganization)
+            org.check_autobill(at)
+            nxt = at_us + HOUR_US
+            if nxt < self.end_us:
+                account.push(nxt, Rank.AUTOBILL, 0, Kind.AUTOBILL, None)
+        elif kind is Kind.TIER:
+            org = account.aggregate
+            assert isinstance(org, ApiOrganization)
+            account.tier_scheduled = None
+            org.evaluate_tier(at)
+        else:
+            self._usage(account, key, payload)
+        self._schedule_clocks(account)
+
+    def _problem(self, path: DataPath, exc: DomainError) -> Problem:
+        message = str(exc)
+        if exc.rule and message.endswith(f"(rule {exc.rule})"):
+            message = message[: -len(f" (rule {exc.rule})")]
+        return Problem(
+            self.file, self.line_of(path), _format(path), message, exc.rule
+        )
+
+    def _schedule_clocks(self, account: _Account) -> None:
+        agg = account.aggregate
+        if isinstance(agg, WebWorkspace):
+            due = agg.next_billing_at
+            if due is not None:
+                due_us = to_us(due)
+                if due_us != account.billing_scheduled and due_us < self.end_us:
+                    account.billing_scheduled = due_us
+                    account.push(due_us, Rank.BILLING, 0, Kind.BILLING, None)
+        elif isinstance(agg, ApiOrganization):
+            ready = agg.next_tier_check_at
+            if ready is not None:
+                ready_us = to_us(ready)
+                if ready_us != account.tier_scheduled and ready_us < self.end_us:
+                    account.tier_scheduled = ready_us
+                    account.push(max(ready_us, self._now(account)), Rank.TIER, 0, Kind.TIER, None)
+
+    def _now(self, account: _Account) -> int:
+        agg = account.aggregate
+        return to_us(agg.modified_on) if agg is not None else self.start_us
+
+    # ----------------------------------------------------------- opening
+
+    def _open(self, account: _Account, at: datetime, path: DataPath) -> None:
+        policies = self.scenario.policies
+        try:
+            if isinstance(account.spec, Workspace):
+                ws = account.spec
+                refill = (
+                    {
+                        "trigger": ws.auto_refill.trigger,
+                        "amount_usd": ws.auto_refill.amount_usd,
+                        "monthly_max_usd": ws.auto_refill.monthly_max_usd,
+                    }
+                    if ws.auto_refill
+                    else None
+                )
+                account.aggregate = self.ledger.open_workspace(
+                    ws.id, at, self.book, ws.plan, billing=ws.billing, editors=list(ws.editors),
+                    contract_credits=ws.contract_credits, refill=refill,
+                    enterprise_pool=policies.enterprise_pool,
+                )
+            else:
+                org = account.spec
+                autobill = (
+                    {"threshold": org.autobill.threshold, "amount": org.autobill.amount}
+                    if org.autobill
+                    else None
+                )
+                account.aggregate = self.ledger.open_organization(
+                    org.id, at, self.book, tier=int(org.tier), members=list(org.members),
+                    autobill=autobill, tier_upgrade=policies.tier_upgrade,
+                    autobill_cap=policies.autobill_cap,
+                )
+                first_tick = next_hour_us(to_us(at) - 1)  # A04: on the hour, from opening
+                if first_tick < self.end_us:
+                    account.push(first_tick, Rank.AUTOBILL, 0, Kind.AUTOBILL, None)
+        except DomainError as exc:
+            raise ScenarioError([self._problem(path, exc)]) from exc
+
+    # ----------------------------------------------------------- actions
+
+    def _action(self, account: _Account, at: datetime, action: Any) -> None:
+        agg = account.aggregate
+        if isinstance(agg, WebWorkspace):
+            if hasattr(action, "buy"):
+                agg.purchase_credits(at, action.buy)
+            elif hasattr(action, "change_plan"):
+                target = Plan(action.change_plan)
+                agg.change_plan(at, plan_terms(self.book, target))
+            elif hasattr(action, "add_editor"):
+                agg.add_editor(at, action.add_editor)
+            elif hasattr(action, "remove_editor"):
+                agg.remove_editor(at, action.remove_editor)
+            elif hasattr(action, "cancel"):
+                agg.cancel(at)
+            else:
+                raise DomainError(f"{type(action).__name__} is not a workspace action")
+            return
+        assert isinstance(agg, ApiOrganization)
+        if hasattr(action, "buy"):
+            agg.purchase_credits(at, action.buy)
+        elif hasattr(action, "add_member"):
+            agg.add_member(at, action.add_member)
+        elif hasattr(action, "remove_member"):
+            agg.remove_member(at, action.remove_member)
+        elif hasattr(action, "create_key"):
+            agg.create_key(at, action.create_key, action.by)
+        elif hasattr(action, "disable_key"):
+            agg.disable_key(at, action.disable_key)
+        elif hasattr(action, "card_fails"):
+            agg.schedule_card_failures(at, action.card_fails)
+        elif hasattr(action, "enable_autobill"):
+            settings = action.enable_autobill
+            if settings is True:
+                agg.enable_autobill(at)
+            else:
+                agg.enable_autobill(at, settings.threshold, settings.amount)
+        elif hasattr(action, "disable_autobill"):
+            agg.disable_autobill(at)
+        else:
+            raise DomainError(f"{type(action).__name__} is not an organization action")
+
+    # ------------------------------------------------------------- usage
+
+    def _task_spec(self, account: _Account, cursor: _Cursor) -> TaskSpec:
+        cache_key = (account.order, cursor.line_index)
+        spec = self._costs.get(cache_key)
+        if spec is None:
+            line = cursor.line
+            usage = Usage(
+                seconds=line.seconds, characters=line.characters, resolution=line.resolution,
+                quality=line.quality, audio=line.audio, outputs=line.outputs,
+            )
+            model: WebModel | ApiModel
+            try:
+                model = self.book.model(account.surface, line.model)
+                cost = model.cost(usage)
+            except PricingError as exc:
+                kind = "workspaces" if account.surface is Surface.WEB else "organizations"
+                index = self._spec_index(account)
+                path: DataPath = (kind, index, "usage", cursor.line_index, "model")
+                raise ScenarioError(
+                    [Problem(self.file, self.line_of(path), _format(path), str(exc), "A02")]
+                ) from exc
+            spec = TaskSpec(
+                model=line.model,
+                credits_each=cost,
+                processing_us=model.processing_time(usage) * SECOND_US,
+                label=line.label or "",
+            )
+            self._costs[cache_key] = spec
+        return spec
+
+    def _spec_index(self, account: _Account) -> int:
+        if account.surface is Surface.WEB:
+            return account.order
+        return account.order - len(self.scenario.workspaces)
+
+    def _usage(self, account: _Account, key: Key, cursor: _Cursor) -> None:
+        i = cursor.next_index
+        if cursor.next_index == 0:
+            self._pull_occurrence(account)  # keep one occurrence ahead in the queue
+        count = cursor.occurrence.count
+        n = 1 if self.options.per_task else self._run_length(account, key, cursor)
+        first = cursor.time_of(i)
+        interval = cursor.interval_us
+        refunded = slice_indices(cursor.refunded, i, i + n)
+        safety = slice_indices(cursor.safety, i, i + n)
+        spec = self._task_spec(account, cursor)
+        agg = account.aggregate
+        if isinstance(agg, WebWorkspace):
+            agg.generate(
+                from_us(first), interval, n, spec, GenerationMode(cursor.line.mode),
+                refunded, safety,
+            )
+        else:
+            assert isinstance(agg, ApiOrganization)
+            limit = self.book.limit(Tier(agg.tier), spec.model)
+            agg.submit_tasks(
+                from_us(first), interval, n, spec, limit.concurrency, limit.daily,
+                refunded, safety, cursor.line.key,
+            )
+        self.stats.runs += 1
+        self.stats.tasks += n
+        cursor.next_index = i + n
+        if cursor.next_index < count:
+            account.push(
+                cursor.time_of(cursor.next_index), Rank.USAGE, cursor.line_index, Kind.USAGE, cursor
+            )
+
+    def _run_length(self, account: _Account, key: Key, cursor: _Cursor) -> int:
+        """How many of this occurrence's tasks come before anything else of the account."""
+        i = cursor.next_index
+        remaining = cursor.occurrence.count - i
+        interval = cursor.interval_us
+        first = cursor.time_of(i)
+        bound = account.peek()
+        limit_us = self.stop_us + 1  # tasks strictly before this instant
+        if account.surface is Surface.API:
+            limit_us = min(limit_us, next_hour_us(first))  # A04: the hourly check
+        if bound is not None and bound[0] < limit_us:
+            limit_us = bound[0]
+            if interval == 0:
+                return remaining  # all at this instant, and we come first at it
+            n = min(remaining, (limit_us - first - 1) // interval + 1)
+            # A task exactly at the bound's instant still comes first if our key is smaller.
+            if n < remaining and first + n * interval == limit_us:
+                ours = (limit_us, key[1], key[2], key[3])
+                if ours < bound:
+                    n += 1
+            return max(1, n)
+        if interval == 0:
+            return remaining
+        return max(1, min(remaining, (limit_us - first - 1) // interval + 1))
+
+
+def _format(path: DataPath) -> str:
+    from scenarios.errors import format_path
+
+    return format_path(path)
+
+
+def replay(
+    scenario: Scenario,
+    book: PriceBook,
+    ledger: Ledger,
+    *,
+    file: str = "<scenario>",
+    line_of: Callable[[DataPath], int | None] | None = None,
+    options: ReplayOptions | None = None,
+) -> ReplayStats:
+    """Replay ``scenario`` into ``ledger`` (see ``Replay``)."""
+    return Replay(scenario, book, ledger, file, line_of, options).run()

@@ -1,0 +1,239 @@
+"""Load a scenario or workload file: parse, check the schema, check the rules.
+
+Every problem of a file is collected (YAML duplicates, schema errors, price
+book and override errors, semantic checks) and raised once as a
+``ScenarioError``, sorted by line, so a user fixes a file in one pass. Only a
+file that cannot be parsed at all stops at its first problem.
+
+When the schema rejects part of a file, the parts that did pass (each
+workspace, organization and expectation on its own) still go through the
+semantic checks, so a wrong plan name does not hide a purchase that is too
+small further down.
+"""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ledger.domain.types import Surface
+from ledger.pricing.loader import apply_override, load_price_book, raw_price_book
+from ledger.pricing.models import PriceBook, PricingError
+from scenarios.errors import DataPath, Problem, ScenarioError, Severity
+from scenarios.messages import problems_from
+from scenarios.schema import (
+    Expectation,
+    Organization,
+    Scenario,
+    Workload,
+    Workspace,
+    with_default_instants,
+)
+from scenarios.source import Source, SourceMap, read_yaml
+from scenarios.validate import AccountRef, check_scenario, check_sections, check_workload
+
+_SECTIONS = ("workspaces", "organizations", "expect")
+_Model = TypeVar("_Model", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class LoadedScenario:
+    path: str  # as shown in messages
+    scenario: Scenario
+    price_book: PriceBook  # the scenario's book with its overrides applied
+    source: SourceMap  # lines of the file, for problems found later by the replay
+    warnings: tuple[Problem, ...] = ()  # replayable, but something will surely be refused
+
+    def line_of(self, path: DataPath) -> int | None:
+        return self.source.line(path)
+
+
+@dataclass(frozen=True)
+class LoadedWorkload:
+    path: str
+    workload: Workload
+    price_book: PriceBook
+    source: SourceMap
+    warnings: tuple[Problem, ...] = ()
+
+    def line_of(self, path: DataPath) -> int | None:
+        return self.source.line(path)
+
+
+def load_scenario(path: Path) -> LoadedScenario:
+    """Read and check a scenario file; a price book path is relative to its folder."""
+    return load_scenario_text(_read(path), filename=str(path), base_dir=path.parent)
+
+
+def load_scenario_text(
+    text: str, filename: str = "<inline>", base_dir: Path | None = None
+) -> LoadedScenario:
+    source = read_yaml(text, filename)
+    data = _top_mapping(source, expected_kind="scenario")
+    problems = list(source.problems)
+    try:
+        scenario = Scenario.model_validate(data)
+    except ValidationError as exc:
+        problems += problems_from(exc, Scenario, source.map)
+        problems += _check_what_passed(data, base_dir, source.map)
+        raise ScenarioError(_sorted(problems)) from None
+    book, book_problems = price_book_for(
+        scenario.price_book, scenario.overrides, base_dir, source.map
+    )
+    problems += book_problems + check_scenario(scenario, book, source.map)
+    warnings = _raise_errors(problems)
+    assert book is not None  # a missing book is an error, raised above
+    return LoadedScenario(filename, scenario, book, source.map, warnings)
+
+
+def load_workload(path: Path) -> LoadedWorkload:
+    return load_workload_text(_read(path), filename=str(path), base_dir=path.parent)
+
+
+def load_workload_text(
+    text: str, filename: str = "<inline>", base_dir: Path | None = None
+) -> LoadedWorkload:
+    source = read_yaml(text, filename)
+    data = _top_mapping(source, expected_kind="workload")
+    problems = list(source.problems)
+    try:
+        workload = Workload.model_validate(data)
+    except ValidationError as exc:
+        raise ScenarioError(_sorted(problems + problems_from(exc, Workload, source.map))) from None
+    book, book_problems = price_book_for(
+        workload.price_book, workload.overrides, base_dir, source.map
+    )
+    problems += book_problems + check_workload(workload, book, source.map)
+    warnings = _raise_errors(problems)
+    assert book is not None
+    return LoadedWorkload(filename, workload, book, source.map, warnings)
+
+
+def price_book_for(
+    ref: str, overrides: dict[str, Any], base_dir: Path | None, src: SourceMap
+) -> tuple[PriceBook | None, list[Problem]]:
+    """The price book with its overrides, or the problems that stop it.
+
+    On failure the overrides are applied one at a time, so each bad one is
+    reported on its own line and the good ones still shape the book that the
+    other checks use.
+    """
+    try:
+        return load_price_book(ref, overrides, base_dir), []
+    except PricingError:
+        pass
+    try:
+        raw = raw_price_book(ref, base_dir)
+        PriceBook.model_validate(raw)
+    except PricingError as exc:
+        return None, [src.problem(("price_book",), str(exc))]
+    except ValidationError as exc:
+        return None, [src.problem(("price_book",), f"price book {ref!r} is invalid: {_first(exc)}")]
+    problems = []
+    for dotted, value in overrides.items():
+        trial = copy.deepcopy(raw)
+        try:
+            apply_override(trial, dotted, value)
+            PriceBook.model_validate(trial)
+        except PricingError as exc:
+            problems.append(src.problem(("overrides", dotted), str(exc)))
+        except ValidationError as exc:
+            problems.append(
+                src.problem(("overrides", dotted), f"the price book cannot take it: {_first(exc)}")
+            )
+        else:
+            raw = trial
+    return PriceBook.model_validate(raw), problems
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError([Problem(str(path), None, "", "file not found")]) from None
+    except UnicodeDecodeError:
+        raise ScenarioError([Problem(str(path), None, "", "the file is not UTF-8 text")]) from None
+    except OSError as exc:
+        raise ScenarioError([Problem(str(path), None, "", f"cannot read it: {exc}")]) from None
+
+
+def _top_mapping(source: Source, expected_kind: str) -> dict[str, Any]:
+    data = source.data
+    if not isinstance(data, dict):
+        message = "the top level must be a mapping of fields (version, name, start, ...)"
+        raise ScenarioError([source.map.problem((), message)])
+    kind = data.get("kind", "scenario")
+    if kind in ("scenario", "workload") and kind != expected_kind:
+        verb = "compare it with `credit-ledger compare`" if kind == "workload" else "run it"
+        message = f"this file is a {kind} (kind: {kind}), not a {expected_kind}: {verb}"
+        raise ScenarioError([source.map.problem(("kind",), message)])
+    return data
+
+
+def _check_what_passed(
+    data: dict[str, Any], base_dir: Path | None, src: SourceMap
+) -> list[Problem]:
+    """Semantic checks on the entries that passed the schema, when the header did."""
+    filled = with_default_instants(data)
+    try:
+        header = Scenario.model_validate({k: v for k, v in filled.items() if k not in _SECTIONS})
+    except ValidationError:
+        return []  # without a window and a price book there is nothing to check against
+    book, problems = price_book_for(header.price_book, header.overrides, base_dir, src)
+    return problems + check_sections(
+        header,
+        book,
+        src,
+        workspaces=_valid(filled.get("workspaces"), Workspace.model_validate),
+        organizations=_valid(filled.get("organizations"), Organization.model_validate),
+        expectations=_valid(filled.get("expect"), Expectation.model_validate),
+        accounts=_raw_accounts(data),
+    )
+
+
+def _valid(items: Any, parse: Callable[[Any], _Model]) -> list[tuple[int, _Model]]:
+    if not isinstance(items, list):
+        return []
+    valid = []
+    for index, item in enumerate(items):
+        try:
+            valid.append((index, parse(item)))
+        except ValidationError:
+            continue  # already reported by the whole-file validation
+    return valid
+
+
+def _raw_accounts(data: dict[str, Any]) -> list[AccountRef]:
+    """Every account id written in the file, valid entry or not."""
+    accounts: list[AccountRef] = []
+    for section, surface in (("workspaces", Surface.WEB), ("organizations", Surface.API)):
+        items = data.get(section)
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            if isinstance(item, dict) and isinstance(item.get("id"), str | int):
+                accounts.append(((section, index), str(item["id"]), surface))
+    return accounts
+
+
+def _raise_errors(problems: Iterable[Problem]) -> tuple[Problem, ...]:
+    """Raise the errors, if any; otherwise give back the warnings."""
+    found = _sorted(problems)
+    errors = [p for p in found if p.severity is Severity.ERROR]
+    if errors:
+        raise ScenarioError(errors)
+    return tuple(found)
+
+
+def _sorted(problems: Iterable[Problem]) -> list[Problem]:
+    # Stable: problems on one line keep the order they were found in.
+    return sorted(problems, key=lambda p: p.line or 0)
+
+
+def _first(exc: ValidationError) -> str:
+    error = exc.errors(include_url=False)[0]
+    where = ".".join(str(part) for part in error["loc"])
+    return f"{where}: {error['msg']}"

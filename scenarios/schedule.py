@@ -1,0 +1,157 @@
+"""Expand usage lines into occurrences, lazily, and order account events.
+
+A year of an hourly line with a few hundred tasks each is millions of tasks,
+so nothing here builds a list of tasks: ``occurrences`` yields one
+``Occurrence`` (a start, a spacing and a count) per schedule hit, in time
+order, and the replay engine pulls them as the simulated clock advances.
+Every recurrence and month step comes from python-dateutil; there is no
+hand-written calendar arithmetic here.
+"""
+
+from __future__ import annotations
+
+import heapq
+import itertools
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from dateutil.relativedelta import relativedelta
+from dateutil.rrule import DAILY, FR, MO, TH, TU, WE, WEEKLY, rrule, rruleset, rrulestr
+
+from scenarios.schema import Account, Event, Every, UsageLine
+
+_MICROSECOND = timedelta(microseconds=1)
+_NO_SPACING = timedelta(0)
+
+
+@dataclass(frozen=True, slots=True)
+class Occurrence:
+    """``count`` tasks at ``first_at + i * interval`` for i in 0..count-1."""
+
+    first_at: datetime
+    interval: timedelta
+    count: int
+
+    def instants(self) -> Iterator[datetime]:
+        for i in range(self.count):
+            yield self.first_at + i * self.interval
+
+
+def occurrences(
+    line: UsageLine,
+    start: datetime,
+    end: datetime,
+    *,
+    not_before: datetime | None = None,
+) -> Iterator[Occurrence]:
+    """The occurrences of ``line`` whose first task falls in [max(start, from), min(end, until)).
+
+    ``start`` and ``end`` are the scenario window; recurrences take their
+    phase from ``from`` (or ``start``): the weekday of ``every: week``, the
+    day of month of ``every: month``, the DTSTART of an rrule. ``not_before``
+    (an account's opening) drops earlier occurrences without moving that phase.
+    """
+    low = max(start, line.from_ or start, not_before or start)
+    high = min(end, line.until or end)
+    for instant in _schedule(line, line.from_ or start):
+        first_at, interval = _spread(line, instant)
+        if first_at >= high:
+            return
+        if first_at >= low:
+            yield Occurrence(first_at, interval, line.count)
+
+
+def usage_occurrences(
+    lines: Sequence[UsageLine],
+    start: datetime,
+    end: datetime,
+    *,
+    not_before: datetime | None = None,
+) -> Iterator[tuple[Occurrence, int, UsageLine]]:
+    """All lines' occurrences merged in time order, ties in file order (S04)."""
+    streams = [
+        _tagged(index, line, occurrences(line, start, end, not_before=not_before))
+        for index, line in enumerate(lines)
+    ]
+    return heapq.merge(*streams, key=lambda item: (item[0].first_at, item[1]))
+
+
+def _tagged(
+    index: int, line: UsageLine, found: Iterator[Occurrence]
+) -> Iterator[tuple[Occurrence, int, UsageLine]]:
+    # A function, not a generator expression: those would see the loop's last line.
+    for occurrence in found:
+        yield occurrence, index, line
+
+
+def account_actions(account: Account) -> list[tuple[datetime, int, Event]]:
+    """An account's one-off events as (at, position in the file, event), in time order.
+
+    Several events at one instant keep the order of the file.
+    """
+    indexed = [(event.at, index, event) for index, event in enumerate(account.events)]
+    return sorted(indexed, key=lambda item: (item[0], item[1]))
+
+
+def parse_rrule(text: str, dtstart: datetime) -> rrule | rruleset:
+    """Read an RFC 5545 rule; a DTSTART inside ``text`` wins over ``dtstart``.
+
+    dateutil insists that UNTIL and DTSTART agree on having a zone, and users
+    write UNTIL both ways, so the naive form is tried first and the UTC form
+    second. Any failure is a ValueError with dateutil's reason.
+    """
+    try:
+        return rrulestr(text, dtstart=dtstart.replace(tzinfo=None))
+    except ValueError as naive_error:
+        try:
+            return rrulestr(text, dtstart=dtstart)
+        except ValueError:
+            raise naive_error from None
+    except (KeyError, IndexError, TypeError, AttributeError) as exc:
+        raise ValueError(f"unknown value {exc}") from None
+
+
+def _schedule(line: UsageLine, anchor: datetime) -> Iterator[datetime]:
+    """The instants the line recurs at, from the day of ``anchor``, in order."""
+    if line.at is not None:
+        return iter((line.at,))
+    first = datetime.combine(anchor.date(), line.time or time(), UTC)
+    if line.rrule is not None:
+        instants = (_as_utc(dt) for dt in parse_rrule(line.rrule, first))
+        # With `between` an rrule only picks days: several hits on one day are one.
+        return _one_per_day(instants) if line.between else instants
+    if line.every is Every.MONTH:
+        # W05-style month steps: first + n months, clamped at month end, never chained.
+        return (first + relativedelta(months=n) for n in itertools.count())
+    if line.every is Every.WEEKDAY:
+        return iter(rrule(DAILY, dtstart=first, byweekday=(MO, TU, WE, TH, FR)))
+    if line.every is Every.WEEK:
+        return iter(rrule(WEEKLY, dtstart=first))
+    return iter(rrule(DAILY, dtstart=first))
+
+
+def _spread(line: UsageLine, instant: datetime) -> tuple[datetime, timedelta]:
+    """First task and spacing: all at ``instant``, or evenly over ``between`` of its day."""
+    if line.between is None:
+        return instant, _NO_SPACING
+    day = instant.date()
+    first_at = datetime.combine(day, line.between[0], UTC)
+    window = datetime.combine(day, line.between[1], UTC) - first_at
+    # Whole microseconds, floor: task i stays strictly before the window's end.
+    return first_at, (window // _MICROSECOND // line.count) * _MICROSECOND
+
+
+def _as_utc(instant: datetime) -> datetime:
+    """dateutil gives back naive datetimes for a naive DTSTART; those are UTC here."""
+    if instant.tzinfo is None:
+        return instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC)
+
+
+def _one_per_day(instants: Iterator[datetime]) -> Iterator[datetime]:
+    last_day = None
+    for instant in instants:
+        if instant.date() != last_day:
+            last_day = instant.date()
+            yield instant

@@ -1,0 +1,496 @@
+"""The scenario file format, version 1, as frozen pydantic models.
+
+This is the user contract of ``docs/scenario-format.md``: fields may be added,
+never removed or narrowed. The models check shape and types only; rules that
+need the price book or the whole file live in ``scenarios.validate``.
+
+All instants are timezone-aware UTC datetimes: a bare date means 00:00 UTC and
+a time without a zone is UTC (S03).
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime, time
+from decimal import Decimal
+from enum import StrEnum
+from typing import Annotated, Any, Literal, TypeAlias
+
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Discriminator,
+    Field,
+    PlainValidator,
+    Tag,
+    WithJsonSchema,
+    model_validator,
+)
+
+from ledger.domain.types import (
+    AutobillCapPolicy,
+    Billing,
+    DailyLimitPolicy,
+    DowngradePolicy,
+    EnterprisePoolPolicy,
+    GenerationMode,
+    MonthEndPolicy,
+    Plan,
+    RefusalReason,
+    Tier,
+    TierUpgradePolicy,
+)
+from ledger.pricing.models import Usage
+
+DEFAULT_PRICE_BOOK = "runway-2026-05"
+
+# ---------------------------------------------------------------- value types
+
+_INSTANT_PATTERN = r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?)?$"
+_INSTANT_HELP = "must be a date like 2027-02-15 or a date and time like 2027-02-15T10:00"
+
+
+def _to_utc(value: object) -> datetime:
+    if isinstance(value, datetime):
+        instant = value
+    elif isinstance(value, date):
+        instant = datetime.combine(value, time())
+    elif isinstance(value, str):
+        try:
+            instant = datetime.fromisoformat(value.strip())
+        except ValueError:
+            raise ValueError(f"{_INSTANT_HELP} (got {value!r})") from None
+    else:
+        raise ValueError(f"{_INSTANT_HELP} (got {value!r})")
+    if instant.tzinfo is None:
+        return instant.replace(tzinfo=UTC)
+    return instant.astimezone(UTC)
+
+
+UtcDatetime: TypeAlias = Annotated[
+    datetime,
+    PlainValidator(_to_utc),
+    WithJsonSchema(
+        {
+            "type": "string",
+            "pattern": _INSTANT_PATTERN,
+            "description": "A date (00:00 UTC) or a date and time; without a zone it is UTC.",
+        }
+    ),
+]
+
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+
+
+def _to_clock(value: object) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, str) and (match := _CLOCK.match(value.strip())):
+        return time(int(match[1]), int(match[2]))
+    raise ValueError(f'must be a time of day in quotes, like "09:00" (got {value!r})')
+
+
+ClockTime: TypeAlias = Annotated[
+    time,
+    PlainValidator(_to_clock),
+    WithJsonSchema({"type": "string", "pattern": r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$"}),
+]
+
+Credits: TypeAlias = Annotated[int, Field(ge=0)]  # S02: whole credits, never float
+PositiveCredits: TypeAlias = Annotated[int, Field(ge=1)]
+Name: TypeAlias = Annotated[str, Field(min_length=1)]
+
+
+class _Frozen(BaseModel):
+    # Numbers become text where text is expected (an id `2027`, a resolution
+    # `1080`), so the price book can say what it expected instead of a type error.
+    model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
+
+
+def _optional_in_json(*fields: str) -> Any:
+    """A JSON Schema hook: fields the scenario fills in when they are omitted."""
+
+    def hook(schema: dict[str, Any], _cls: Any) -> None:
+        schema["required"] = [f for f in schema.get("required", []) if f not in fields]
+
+    return hook
+
+
+def _one_of(keys: tuple[str, ...], value: Any) -> str | None:
+    """The tag of a value that carries exactly one of ``keys``, else None."""
+    if isinstance(value, dict):
+        present = [k for k in keys if k in value]
+    else:
+        present = [k for k in keys if hasattr(value, k)]
+    return present[0] if len(present) == 1 else None
+
+
+# ---------------------------------------------------------------- policies
+
+
+class Policies(_Frozen):
+    """Where sources disagree, the scenario picks (see domain-rules.md)."""
+
+    month_end: MonthEndPolicy = MonthEndPolicy.CLAMP  # W05
+    tier_upgrade: TierUpgradePolicy = TierUpgradePolicy.SPEND_ONLY  # A06
+    autobill_cap: AutobillCapPolicy = AutobillCapPolicy.PARTIAL  # A07
+    on_daily_limit: DailyLimitPolicy = DailyLimitPolicy.REJECT  # A08
+    downgrade: DowngradePolicy = DowngradePolicy.AT_RENEWAL  # W12
+    enterprise_pool: EnterprisePoolPolicy = EnterprisePoolPolicy.ANNUAL  # W16
+
+
+# ---------------------------------------------------------------- usage lines
+
+
+class Every(StrEnum):
+    """The simple recurrences of a usage line."""
+
+    DAY = "day"
+    WEEKDAY = "weekday"  # Monday to Friday
+    WEEK = "week"  # on the weekday of `from` (or of the scenario start)
+    MONTH = "month"  # on the day of month of `from`/start, clamped at month end
+
+
+SCHEDULE_FIELDS = ("at", "every", "rrule")
+
+
+class UsageLine(_Frozen):
+    """Planned generations: ``count`` tasks per occurrence of one schedule."""
+
+    at: UtcDatetime | None = Field(None, description="One instant.")
+    every: Every | None = None
+    rrule: str | None = Field(None, description="An RFC 5545 rule, as python-dateutil reads it.")
+    time: ClockTime | None = Field(None, description='Time of day of a recurrence, "HH:MM".')
+    from_: UtcDatetime | None = Field(None, alias="from", description="Inclusive bound.")
+    until: UtcDatetime | None = Field(None, description="Exclusive bound.")
+    count: int = Field(1, ge=1, description="Tasks per occurrence.")
+    between: tuple[ClockTime, ClockTime] | None = Field(
+        None, description="Spread the tasks evenly over this part of the day."
+    )
+    model: Name
+    seconds: int | None = Field(None, ge=1)
+    characters: int | None = Field(None, ge=1)
+    resolution: str | None = None
+    quality: str | None = None
+    outputs: int = Field(1, ge=1, description="Images per task.")
+    audio: bool | None = None
+    mode: GenerationMode = GenerationMode.CREDITS
+    failure_rate: float = Field(0.0, ge=0, le=1, description="Failures refunded (W14, A11).")
+    safety_failure_rate: float = Field(
+        0.0, ge=0, le=1, description="Safety failures: charged, not refunded (A11)."
+    )
+    label: str | None = None
+    key: str | None = Field(None, description="The API key that submits the tasks (API only).")
+
+    @model_validator(mode="after")
+    def _exactly_one_schedule(self) -> UsageLine:
+        given = [name for name in SCHEDULE_FIELDS if getattr(self, name) is not None]
+        if len(given) != 1:
+            found = f"it has {' and '.join(given)}" if given else "it has none"
+            raise ValueError(
+                f"a usage line needs exactly one schedule: at, every or rrule ({found})"
+            )
+        return self
+
+    def task_usage(self) -> Usage:
+        """What one task asks the price book for (W09, A02)."""
+        return Usage(
+            seconds=self.seconds,
+            characters=self.characters,
+            resolution=self.resolution,
+            quality=self.quality,
+            audio=self.audio,
+            outputs=self.outputs,
+        )
+
+
+# ---------------------------------------------------------------- account events
+
+
+class _Action(_Frozen):
+    at: UtcDatetime
+
+
+class Buy(_Action):
+    """Buy credits (W07 on web, A01 on API)."""
+
+    buy: PositiveCredits
+
+
+class ChangePlan(_Action):
+    change_plan: Plan
+
+
+class AddEditor(_Action):
+    add_editor: Name
+
+
+class RemoveEditor(_Action):
+    remove_editor: Name
+
+
+class Cancel(_Action):
+    cancel: Literal[True]
+
+
+class AddMember(_Action):
+    add_member: Name
+
+
+class RemoveMember(_Action):
+    remove_member: Name
+
+
+class CreateKey(_Action):
+    create_key: Name
+    by: Name = Field("owner", description="The member who creates the key (A10).")
+
+
+class DisableKey(_Action):
+    disable_key: Name
+
+
+class CardFails(_Action):
+    """The next N autobill charges are declined (A05)."""
+
+    card_fails: int = Field(ge=1)
+
+
+class Autobill(_Frozen):
+    """A04: below ``threshold`` credits, buy ``amount`` credits at the next hourly check."""
+
+    threshold: Credits
+    amount: PositiveCredits
+
+
+AutobillSwitch: TypeAlias = Annotated[
+    Annotated[Autobill, Tag("settings")] | Annotated[Literal[True], Tag("on")],
+    Discriminator(lambda v: "settings" if isinstance(v, dict | Autobill) else "on"),
+]
+
+
+class EnableAutobill(_Action):
+    """Turn autobilling back on by hand (A05), with new settings or the last ones."""
+
+    enable_autobill: AutobillSwitch
+
+
+class DisableAutobill(_Action):
+    disable_autobill: Literal[True]
+
+
+WORKSPACE_ACTIONS = ("buy", "change_plan", "add_editor", "remove_editor", "cancel")
+ORGANIZATION_ACTIONS = (
+    "buy",
+    "add_member",
+    "remove_member",
+    "create_key",
+    "disable_key",
+    "card_fails",
+    "enable_autobill",
+    "disable_autobill",
+)
+EVENT_ACTION_ERROR = "event_action"  # the error type when an event has not exactly one action
+
+WorkspaceEvent: TypeAlias = Annotated[
+    Annotated[Buy, Tag("buy")]
+    | Annotated[ChangePlan, Tag("change_plan")]
+    | Annotated[AddEditor, Tag("add_editor")]
+    | Annotated[RemoveEditor, Tag("remove_editor")]
+    | Annotated[Cancel, Tag("cancel")],
+    Discriminator(
+        lambda v: _one_of(WORKSPACE_ACTIONS, v),
+        custom_error_type=EVENT_ACTION_ERROR,
+        custom_error_message="an event needs exactly one action",
+        custom_error_context={"actions": ", ".join(WORKSPACE_ACTIONS)},
+    ),
+]
+
+OrganizationEvent: TypeAlias = Annotated[
+    Annotated[Buy, Tag("buy")]
+    | Annotated[AddMember, Tag("add_member")]
+    | Annotated[RemoveMember, Tag("remove_member")]
+    | Annotated[CreateKey, Tag("create_key")]
+    | Annotated[DisableKey, Tag("disable_key")]
+    | Annotated[CardFails, Tag("card_fails")]
+    | Annotated[EnableAutobill, Tag("enable_autobill")]
+    | Annotated[DisableAutobill, Tag("disable_autobill")],
+    Discriminator(
+        lambda v: _one_of(ORGANIZATION_ACTIONS, v),
+        custom_error_type=EVENT_ACTION_ERROR,
+        custom_error_message="an event needs exactly one action",
+        custom_error_context={"actions": ", ".join(ORGANIZATION_ACTIONS)},
+    ),
+]
+
+Event: TypeAlias = (
+    Buy
+    | ChangePlan
+    | AddEditor
+    | RemoveEditor
+    | Cancel
+    | AddMember
+    | RemoveMember
+    | CreateKey
+    | DisableKey
+    | CardFails
+    | EnableAutobill
+    | DisableAutobill
+)
+
+
+# ---------------------------------------------------------------- accounts
+
+
+class AutoRefill(_Frozen):
+    """W15: when a generation would leave the balance at or below ``trigger``, buy first."""
+
+    trigger: Credits
+    amount_usd: int = Field(ge=10, description="Whole dollars per refill, at least $10.")
+    monthly_max_usd: int = Field(ge=1, description="Whole dollars per calendar month.")
+
+
+class Workspace(_Frozen):
+    """A web-app workspace (surface "web")."""
+
+    model_config = ConfigDict(json_schema_extra=_optional_in_json("subscribed"))
+
+    id: Name
+    plan: Plan
+    billing: Billing = Billing.MONTHLY
+    subscribed: UtcDatetime = Field(description="Billing anchor (W05); default the start.")
+    editors: list[Name] = Field(default_factory=lambda: ["owner"])
+    contract_credits: PositiveCredits | None = Field(None, description="Enterprise only (W16).")
+    auto_refill: AutoRefill | None = None
+    events: list[WorkspaceEvent] = Field(default_factory=list)
+    usage: list[UsageLine] = Field(default_factory=list)
+
+
+class Organization(_Frozen):
+    """An API organization (surface "api")."""
+
+    model_config = ConfigDict(json_schema_extra=_optional_in_json("opened"))
+
+    id: Name
+    tier: Tier = Tier.T1
+    opened: UtcDatetime = Field(description="Default: the scenario start.")
+    autobill: Autobill | None = None
+    members: list[Name] = Field(default_factory=lambda: ["owner"])
+    events: list[OrganizationEvent] = Field(default_factory=list)
+    usage: list[UsageLine] = Field(default_factory=list)
+
+
+Account: TypeAlias = Workspace | Organization
+
+
+# ---------------------------------------------------------------- expectations
+
+ASSERTION_FIELDS = (
+    "plan",
+    "purchased",
+    "balance",
+    "tier",
+    "forfeited_total",
+    "refused",
+    "usd_spent",
+    "balance_between",
+)
+SUM_FIELDS = ("forfeited_total", "refused", "usd_spent")  # counted from `from` to `at`
+
+
+class Expectation(_Frozen):
+    """A balance assertion checked by `check`; ``at`` sees every event at or before it."""
+
+    model_config = ConfigDict(json_schema_extra=_optional_in_json("from"))
+
+    at: UtcDatetime
+    account: Name
+    plan: Credits | None = None
+    purchased: Credits | None = None
+    balance: Credits | None = None
+    tier: Tier | None = None
+    forfeited_total: Credits | None = None
+    refused: int | None = Field(None, ge=0, description="Refused tasks and commands.")
+    reason: RefusalReason | None = Field(None, description="Count only refusals of this reason.")
+    usd_spent: Decimal | None = Field(None, ge=0)
+    from_: UtcDatetime = Field(alias="from", description="Start of the sums; default the start.")
+    balance_between: tuple[int, int] | None = None
+
+    @model_validator(mode="after")
+    def _asserts_something(self) -> Expectation:
+        if all(getattr(self, name) is None for name in ASSERTION_FIELDS):
+            raise ValueError("an expectation needs at least one of " + ", ".join(ASSERTION_FIELDS))
+        return self
+
+
+# ---------------------------------------------------------------- files
+
+_PLACEHOLDER = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def with_default_instants(data: dict[str, Any]) -> dict[str, Any]:
+    """The raw file with `subscribed`, `opened` and expectations' `from` set to `start`.
+
+    When `start` itself is wrong the scenario fails on it anyway, so a
+    placeholder stands in rather than repeating that mistake on every account.
+    """
+    try:
+        start: datetime = _to_utc(data.get("start"))
+    except ValueError:
+        start = _PLACEHOLDER
+    filled = dict(data)
+    for section, name in (("workspaces", "subscribed"), ("organizations", "opened")):
+        filled[section] = _fill(data.get(section), name, start)
+    filled["expect"] = _fill(data.get("expect"), "from", start)
+    return {k: v for k, v in filled.items() if v is not None or k in data}
+
+
+def _fill(items: Any, name: str, value: datetime) -> Any:
+    if not isinstance(items, list):
+        return items
+    return [{name: value, **item} if isinstance(item, dict) else item for item in items]
+
+
+class Scenario(_Frozen):
+    """A scenario file: accounts, their planned activity, and expectations."""
+
+    version: Literal[1]
+    kind: Literal["scenario"] = "scenario"
+    name: str
+    start: UtcDatetime = Field(description="The first simulated instant.")
+    end: UtcDatetime = Field(description="Exclusive.")
+    seed: int = Field(0, description="Drives every random draw (failure rates).")
+    price_book: Name = Field(DEFAULT_PRICE_BOOK, description="A bundled id or a relative path.")
+    policies: Policies = Field(default_factory=Policies)
+    overrides: dict[str, Any] = Field(
+        default_factory=dict, description="Price-book figures by dotted path."
+    )
+    workspaces: list[Workspace] = Field(default_factory=list)
+    organizations: list[Organization] = Field(default_factory=list)
+    expect: list[Expectation] = Field(default_factory=list)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_instants(cls, data: Any) -> Any:
+        return with_default_instants(data) if isinstance(data, dict) else data
+
+    def accounts(self) -> dict[str, Account]:
+        """Every account by id (ids are unique across the scenario once validated)."""
+        found: dict[str, Account] = {w.id: w for w in self.workspaces}
+        found.update({o.id: o for o in self.organizations})
+        return found
+
+
+class Workload(_Frozen):
+    """What a team wants to make, without saying how it pays (`compare`)."""
+
+    version: Literal[1]
+    kind: Literal["workload"]
+    name: str
+    start: UtcDatetime
+    end: UtcDatetime
+    seed: int = 0
+    price_book: Name = DEFAULT_PRICE_BOOK
+    overrides: dict[str, Any] = Field(default_factory=dict)
+    editors: int = Field(1, ge=1, description="People who generate (seats on web routes).")
+    usage: list[UsageLine] = Field(default_factory=list)
