@@ -17,6 +17,7 @@ from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any, cast
+from urllib.parse import unquote, urlsplit
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import Application
@@ -28,13 +29,12 @@ from ledger.domain.api import ApiOrganization
 from ledger.domain.errors import DomainError
 from ledger.domain.terms import PlanTerms, TierRule
 from ledger.domain.time import utc
-from ledger.domain.types import Plan, Surface, Tier
+from ledger.domain.types import EnterprisePoolPolicy, Plan, Surface, Tier
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.models import PriceBook
 
 ACCOUNT_NAMESPACE = uuid5(NAMESPACE_URL, "https://credit-ledger.invalid/accounts")
 SNAPSHOT_INTERVAL = 200  # events between snapshots of a long-lived aggregate
-SCAN_AHEAD = 64  # events read past T when looking for a run that straddles T
 
 
 def account_uuid(run: str, surface: Surface, account: str) -> UUID:
@@ -169,8 +169,6 @@ def store_env(store: str | Path) -> dict[str, str]:
     if text == "memory":
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if text.startswith(("postgresql://", "postgres://")):
-        from urllib.parse import unquote, urlsplit
-
         url = urlsplit(text)
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
@@ -266,7 +264,7 @@ class Ledger(Application[UUID]):
         editors: list[str] | None = None,
         contract_credits: int | None = None,
         refill: dict[str, int] | None = None,
-        enterprise_pool: domain_types.EnterprisePoolPolicy = domain_types.EnterprisePoolPolicy.ANNUAL,
+        enterprise_pool: EnterprisePoolPolicy = EnterprisePoolPolicy.ANNUAL,
     ) -> WebWorkspace:
         workspace = WebWorkspace.subscribe(
             id=self.workspace_id(name),
@@ -324,7 +322,8 @@ class Ledger(Application[UUID]):
 
     def _timestamp_of(self, aggregate_id: UUID, version: int) -> datetime:
         stored = self.recorder.select_events(aggregate_id, gt=version - 1, lte=version, limit=1)
-        return cast(datetime, self.mapper.to_domain_event(stored[0]).timestamp)
+        event: Any = self.mapper.to_domain_event(stored[0])
+        return cast(datetime, event.timestamp)
 
     def last_version(self, aggregate_id: UUID) -> int:
         stored = self.recorder.select_events(aggregate_id, desc=True, limit=1)
@@ -363,8 +362,9 @@ class Ledger(Application[UUID]):
         version = self.version_at(aggregate_id, at)
         if version == 0:
             raise DomainError(f"{name!r} did not exist yet at {at.isoformat()}")
-        aggregate = self.repository.get(aggregate_id, version=version)
-        following = self.events.get(aggregate_id, gt=version, limit=SCAN_AHEAD)
+        aggregate: Any = self.repository.get(aggregate_id, version=version)
+        # Runs of one account never overlap, so only the next event can straddle `at`.
+        following: list[Any] = list(self.events.get(aggregate_id, gt=version, limit=1))
         if isinstance(aggregate, WebWorkspace):
             plan, purchased = aggregate.plan_credits, aggregate.purchased
             for event in following:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import heapq
+import math
 import random
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -35,7 +36,7 @@ from ledger.domain.time import HOUR_US, SECOND_US, from_us, next_hour_us, to_us
 from ledger.domain.types import GenerationMode, Plan, Surface, Tier
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.models import ApiModel, PriceBook, PricingError, Usage, WebModel
-from scenarios.errors import DataPath, Problem, ScenarioError
+from scenarios.errors import DataPath, Problem, ScenarioError, format_path
 from scenarios.schedule import Occurrence, account_actions, usage_occurrences
 from scenarios.schema import Organization, Scenario, UsageLine, Workspace
 
@@ -110,8 +111,13 @@ class ReplayStats:
 
 
 def draw_failures(
-    seed: int, account: str, line_index: int, first_us: int, count: int,
-    failure_rate: float, safety_rate: float,
+    seed: int,
+    account: str,
+    line_index: int,
+    first_us: int,
+    count: int,
+    failure_rate: float,
+    safety_rate: float,
 ) -> tuple[list[int], list[int]]:
     """Which tasks of one occurrence fail: internal (refunded) and safety (charged).
 
@@ -139,8 +145,7 @@ def draw_failures(
 
 
 def _geometric_indices(rng: random.Random, p: float, count: int) -> Iterator[int]:
-    import math
-
+    """Indices of successes in ``count`` Bernoulli(p) trials, one draw per success."""
     log_q = math.log1p(-p)
     i = -1
     while True:
@@ -229,7 +234,9 @@ class Replay:
     def _push_actions(self, account: _Account, path: DataPath) -> None:
         for at, position, action in account_actions(account.spec):
             rank = Rank.PURCHASE if hasattr(action, "buy") else Rank.PLAN_CHANGE
-            account.push(to_us(at), rank, position, Kind.ACTION, (path + ("events", position), action))
+            account.push(
+                to_us(at), rank, position, Kind.ACTION, ((*path, "events", position), action)
+            )
 
     def _pull_occurrence(self, account: _Account) -> None:
         assert account.usage is not None
@@ -240,8 +247,13 @@ class Replay:
         cursor = _Cursor(occurrence, line_index, line)
         if line.failure_rate > 0 or line.safety_failure_rate > 0:
             cursor.refunded, cursor.safety = draw_failures(
-                self.scenario.seed, account.spec.id, line_index, cursor.first_us,
-                occurrence.count, line.failure_rate, line.safety_failure_rate,
+                self.scenario.seed,
+                account.spec.id,
+                line_index,
+                cursor.first_us,
+                occurrence.count,
+                line.failure_rate,
+                line.safety_failure_rate,
             )
         account.push(cursor.first_us, Rank.USAGE, line_index, Kind.USAGE, cursor)
 
@@ -317,9 +329,7 @@ class Replay:
         message = str(exc)
         if exc.rule and message.endswith(f"(rule {exc.rule})"):
             message = message[: -len(f" (rule {exc.rule})")]
-        return Problem(
-            self.file, self.line_of(path), _format(path), message, exc.rule
-        )
+        return Problem(self.file, self.line_of(path), _format(path), message, exc.rule)
 
     def _schedule_clocks(self, account: _Account) -> None:
         agg = account.aggregate
@@ -359,8 +369,14 @@ class Replay:
                     else None
                 )
                 account.aggregate = self.ledger.open_workspace(
-                    ws.id, at, self.book, ws.plan, billing=ws.billing, editors=list(ws.editors),
-                    contract_credits=ws.contract_credits, refill=refill,
+                    ws.id,
+                    at,
+                    self.book,
+                    ws.plan,
+                    billing=ws.billing,
+                    editors=list(ws.editors),
+                    contract_credits=ws.contract_credits,
+                    refill=refill,
                     enterprise_pool=policies.enterprise_pool,
                 )
             else:
@@ -371,8 +387,13 @@ class Replay:
                     else None
                 )
                 account.aggregate = self.ledger.open_organization(
-                    org.id, at, self.book, tier=int(org.tier), members=list(org.members),
-                    autobill=autobill, tier_upgrade=policies.tier_upgrade,
+                    org.id,
+                    at,
+                    self.book,
+                    tier=int(org.tier),
+                    members=list(org.members),
+                    autobill=autobill,
+                    tier_upgrade=policies.tier_upgrade,
                     autobill_cap=policies.autobill_cap,
                 )
                 first_tick = next_hour_us(to_us(at) - 1)  # A04: on the hour, from opening
@@ -432,8 +453,12 @@ class Replay:
         if spec is None:
             line = cursor.line
             usage = Usage(
-                seconds=line.seconds, characters=line.characters, resolution=line.resolution,
-                quality=line.quality, audio=line.audio, outputs=line.outputs,
+                seconds=line.seconds,
+                characters=line.characters,
+                resolution=line.resolution,
+                quality=line.quality,
+                audio=line.audio,
+                outputs=line.outputs,
             )
             model: WebModel | ApiModel
             try:
@@ -474,15 +499,27 @@ class Replay:
         agg = account.aggregate
         if isinstance(agg, WebWorkspace):
             agg.generate(
-                from_us(first), interval, n, spec, GenerationMode(cursor.line.mode),
-                refunded, safety,
+                from_us(first),
+                interval,
+                n,
+                spec,
+                GenerationMode(cursor.line.mode),
+                refunded,
+                safety,
             )
         else:
             assert isinstance(agg, ApiOrganization)
             limit = self.book.limit(Tier(agg.tier), spec.model)
             agg.submit_tasks(
-                from_us(first), interval, n, spec, limit.concurrency, limit.daily,
-                refunded, safety, cursor.line.key,
+                from_us(first),
+                interval,
+                n,
+                spec,
+                limit.concurrency,
+                limit.daily,
+                refunded,
+                safety,
+                cursor.line.key,
             )
         self.stats.runs += 1
         self.stats.tasks += n
@@ -519,8 +556,6 @@ class Replay:
 
 
 def _format(path: DataPath) -> str:
-    from scenarios.errors import format_path
-
     return format_path(path)
 
 

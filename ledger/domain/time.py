@@ -8,6 +8,7 @@ datetimes. Nothing here reads the wall clock.
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from functools import lru_cache
 
 from dateutil.relativedelta import relativedelta
 
@@ -37,6 +38,7 @@ def utc(at: datetime) -> datetime:
     return from_us(to_us(at))
 
 
+@lru_cache(maxsize=4096)
 def billing_date(anchor: datetime, n: int) -> datetime:
     """W05: the n-th billing date, always anchor + n months, never chained.
 

@@ -460,7 +460,8 @@ class WebWorkspace(Aggregate):
         usd = _cents(Decimal(credits) * self.credit_price_usd)
         if credits < self.min_purchase_credits:
             raise DomainError(
-                f"web credits are bought in at least {self.min_purchase_credits:,}, not {credits:,}",
+                f"web credits are bought in at least {self.min_purchase_credits:,}, "
+                f"not {credits:,}",
                 "W07",
             )
         if terms.plan is Plan.ENTERPRISE and usd > self.enterprise_cap_usd:
@@ -556,6 +557,11 @@ class WebWorkspace(Aggregate):
                 else affordable(self.balance, cost, floor, count, refunded, i)
             )
             if k > 0:
+                if not refill and self.refill is not None and self.plan_terms.auto_refill:
+                    # W15: a refill blocked by this month's maximum is possible again when
+                    # the calendar month turns, and the trigger rules from then on.
+                    month_end = to_us(next_month_start(at))
+                    k = min(k, tasks_before(t, interval_us, count - i, month_end))
                 self._charge(first, interval_us, i, k, task, cost, mode, refunded, safety)
                 i += k
                 continue

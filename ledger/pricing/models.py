@@ -8,6 +8,7 @@ be priced from the API table by accident.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from datetime import date
 from decimal import Decimal
 from enum import Enum
@@ -80,9 +81,12 @@ class _ModelBase(_Sourced):
     def _one_rate(self) -> _ModelBase:
         if (self.rate is None) == (self.rates is None):
             raise ValueError("a model has exactly one of `rate` or `rates`")
-        if self.rates is not None and self.default_variant is not None:
-            if self.default_variant not in self.rates:
-                raise ValueError(f"default_variant {self.default_variant!r} is not in rates")
+        if (
+            self.rates is not None
+            and self.default_variant is not None
+            and self.default_variant not in self.rates
+        ):
+            raise ValueError(f"default_variant {self.default_variant!r} is not in rates")
         if self.unit < 1:
             raise ValueError("unit must be at least 1")
         return self
@@ -244,7 +248,7 @@ class PriceBook(_Frozen):
         return self.api.tiers[tier].limits[self.api_model(model_id).limit_group]
 
 
-def _unknown_model(model_id: str, surface: Surface, known: dict[str, object]) -> str:
+def _unknown_model(model_id: str, surface: Surface, known: Mapping[str, object]) -> str:
     return f"unknown {surface.value} model {model_id!r}; the price book knows: " + ", ".join(
         sorted(known)
     )

@@ -1,0 +1,252 @@
+"""The ``credit-ledger`` command line: a thin typer layer over ``ledger.runs``.
+
+Exit codes (scenario-format.md): 0 success, 1 an ``expect`` failed, 2 bad
+input (a message on stderr naming the file, the line and the field; nothing
+written).
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import UTC, datetime
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from ledger.cli import output
+from ledger.domain.errors import DomainError
+from ledger.runs import RunInfo, RunNotFoundError, default_run_dir, open_run, run_scenario
+from scenarios.errors import ScenarioError
+from scenarios.loader import load_scenario
+
+app = typer.Typer(
+    name="credit-ledger",
+    help="Budget and regression-test Runway web-app and API credit spend on a simulated clock.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+EXIT_OK, EXIT_EXPECT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class TableFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class SqlFormat(StrEnum):
+    table = "table"
+    csv = "csv"
+    json = "json"
+
+
+DirOption = Annotated[
+    Path | None,
+    typer.Option("--dir", help="The run folder (default: runs/<scenario file stem>)."),
+]
+
+
+def parse_instant(text: str) -> datetime:
+    """A bare date is 00:00 UTC; a time without a zone is UTC."""
+    try:
+        value = datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(
+            f"{text!r} is not a date or time (use 2027-03-01 or 2027-03-01T10:00)"
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC)
+
+
+def _bad_input(message: str) -> typer.Exit:
+    err.print(message, markup=False)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def _scenario_error(exc: ScenarioError) -> typer.Exit:
+    count = len(exc.problems)
+    err.print(f"error: {count} problem{'s' if count != 1 else ''} found", markup=False)
+    for problem in exc.problems:
+        err.print(str(problem), markup=False)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def _resolve_dir(dir_: Path | None) -> Path:
+    if dir_ is not None:
+        return dir_
+    runs = Path("runs")
+    finished = (
+        sorted(p for p in runs.glob("*") if (p / "run.json").is_file()) if runs.is_dir() else []
+    )
+    if len(finished) == 1:
+        return finished[0]
+    if not finished:
+        raise _bad_input(
+            "error: no run found; run `credit-ledger run SCENARIO` first or pass --dir"
+        )
+    names = ", ".join(str(p) for p in finished)
+    raise _bad_input(f"error: several runs exist ({names}); choose one with --dir")
+
+
+def _open(dir_: Path | None) -> RunInfo:
+    try:
+        return open_run(_resolve_dir(dir_))
+    except RunNotFoundError as exc:
+        raise _bad_input(f"error: {exc}") from None
+
+
+@app.command()
+def run(
+    scenario: Annotated[Path, typer.Argument(help="The scenario YAML file.")],
+    dir_: DirOption = None,
+    until: Annotated[
+        str | None, typer.Option("--until", help="Stop the simulated clock at this instant.")
+    ] = None,
+    per_task: Annotated[
+        bool, typer.Option("--per-task", help="Record every task as its own event (slow).")
+    ] = False,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary.")] = False,
+) -> None:
+    """Validate, replay into the event store, project into DuckDB, print a summary."""
+    until_at = parse_instant(until) if until else None
+    try:
+        loaded = load_scenario(scenario)
+    except ScenarioError as exc:
+        raise _scenario_error(exc) from None
+    target = dir_ or default_run_dir(scenario)
+    started = time.monotonic()  # wall time only decides whether to show a progress bar
+    progress = Progress(
+        TextColumn("replaying"),
+        BarColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=err,
+        transient=True,
+        disable=not err.is_terminal,
+    )
+    start, end = loaded.scenario.start, loaded.scenario.end
+    total = (end - start).total_seconds()
+    with progress:
+        bar = progress.add_task("", total=total, visible=False)
+
+        def tick(at: datetime) -> None:
+            if time.monotonic() - started > 1.0:
+                progress.update(
+                    bar,
+                    completed=(at - start).total_seconds(),
+                    description=at.date().isoformat(),
+                    visible=True,
+                )
+
+        try:
+            info = run_scenario(
+                scenario, target, until=until_at, per_task=per_task, loaded=loaded, progress=tick
+            )
+        except ScenarioError as exc:
+            raise _scenario_error(exc) from None
+    if not quiet:
+        output.print_summary(info)
+
+
+@app.command()
+def validate(scenario: Annotated[Path, typer.Argument(help="The scenario YAML file.")]) -> None:
+    """Check the scenario file only (exit 2 and every problem when it is wrong)."""
+    try:
+        loaded = load_scenario(scenario)
+    except ScenarioError as exc:
+        raise _scenario_error(exc) from None
+    sc = loaded.scenario
+    for warning in getattr(loaded, "warnings", []):
+        err.print(str(warning), markup=False)
+    typer.echo(
+        f"{scenario}: valid ({len(sc.workspaces)} workspace(s), "
+        f"{len(sc.organizations)} organization(s), {len(sc.expect)} expectation(s))"
+    )
+
+
+@app.command()
+def balance(
+    account: Annotated[str, typer.Argument(help="A workspace or organization id.")],
+    at: Annotated[str, typer.Option("--at", help="The instant (UTC).")],
+    dir_: DirOption = None,
+    format_: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
+) -> None:
+    """Balances of one account at any instant of a finished run."""
+    info = _open(dir_)
+    instant = parse_instant(at)
+    ledger = info.ledger()
+    try:
+        balances = ledger.balances_at(account, instant)
+    except DomainError as exc:
+        raise _bad_input(f"error: {exc}") from None
+    finally:
+        ledger.close()
+    data = balances.as_dict()
+    if format_ is TableFormat.json:
+        typer.echo(json.dumps(data))
+    else:
+        output.print_mapping(data)
+
+
+@app.command()
+def events(
+    account: Annotated[str, typer.Argument(help="A workspace or organization id.")],
+    since: Annotated[str | None, typer.Option("--since", help="From this instant.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Up to this instant.")] = None,
+    dir_: DirOption = None,
+) -> None:
+    """The audit trail of one account: one line per event with the balances after it."""
+    info = _open(dir_)
+    since_at = parse_instant(since) if since else None
+    until_at = parse_instant(until) if until else None
+    ledger = info.ledger()
+    try:
+        for line in output.audit_lines(ledger, account, since_at, until_at):
+            typer.echo(line)
+    except DomainError as exc:
+        raise _bad_input(f"error: {exc}") from None
+    finally:
+        ledger.close()
+
+
+@app.command()
+def sql(
+    query: Annotated[str, typer.Argument(help="A read-only SQL query.")],
+    dir_: DirOption = None,
+    format_: Annotated[SqlFormat, typer.Option("--format")] = SqlFormat.table,
+) -> None:
+    """Run a read-only SQL query on the run's DuckDB file."""
+    info = _open(dir_)
+    try:
+        columns, rows = output.read_only_query(info.duckdb_path, query)
+    except output.QueryRefusedError as exc:
+        raise _bad_input(f"error: {exc}") from None
+    output.print_rows(columns, rows, format_.value)
+
+
+@app.command()
+def export(
+    dest: Annotated[Path, typer.Argument(help="The folder to write one file per table into.")],
+    to: Annotated[str, typer.Option("--to", help="parquet or csv")] = "parquet",
+    dir_: DirOption = None,
+) -> None:
+    """Write every table of the run's DuckDB file as Parquet or CSV."""
+    if to not in {"parquet", "csv"}:
+        raise _bad_input(f"error: --to must be parquet or csv, not {to!r}")
+    info = _open(dir_)
+    written = output.export_tables(info.duckdb_path, dest, to)
+    for path in written:
+        typer.echo(str(path))
+
+
+def main(argv: list[str] | None = None) -> Any:
+    return app(args=argv if argv is not None else sys.argv[1:], prog_name="credit-ledger")
