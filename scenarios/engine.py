@@ -417,7 +417,7 @@ class Replay:
             elif hasattr(action, "remove_editor"):
                 agg.remove_editor(at, action.remove_editor)
             elif hasattr(action, "cancel"):
-                agg.cancel(at)
+                agg.cancel(at, plan_terms(self.book, Plan.FREE))
             else:
                 raise DomainError(f"{type(action).__name__} is not a workspace action")
             return

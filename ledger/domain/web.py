@@ -36,6 +36,20 @@ from ledger.domain.types import (
 
 CENT = Decimal("0.01")
 
+# W01/W03: what a cancelled workspace falls back to when the caller gives no
+# price-book figures: Free, one editor, nothing to buy, no refresh, no grant.
+FREE_FALLBACK = PlanTerms(
+    plan=Plan.FREE,
+    allowance=0,
+    monthly_usd=Decimal("0"),
+    annual_usd=Decimal("0"),
+    seat_cap=1,
+    can_buy=False,
+    explore=False,
+    auto_refill=False,
+    refreshes=False,
+)
+
 
 def _cents(amount: Decimal) -> Decimal:
     return amount.quantize(CENT, rounding=ROUND_HALF_UP)
@@ -97,6 +111,7 @@ class WebWorkspace(Aggregate):
         self.refill_spent_usd = 0
         self.pending_terms: dict[str, Any] | None = None  # W12: a scheduled downgrade
         self.cancel_at: datetime | None = None  # W13: end of the paid period
+        self.fallback_terms: dict[str, Any] | None = None  # W13: Free, after the period
 
     # ----------------------------------------------------------------- creation
 
@@ -197,7 +212,8 @@ class WebWorkspace(Aggregate):
             )
             if self.plan_credits > 0:
                 self._forfeit(at, self.plan_credits, ForfeitReason.CANCELLATION)
-            self.trigger_event(self.PlanEnded, timestamp=at, from_plan=terms.plan)
+            fallback = self.fallback_terms or FREE_FALLBACK.to_dict()
+            self.trigger_event(self.PlanEnded, timestamp=at, from_plan=terms.plan, terms=fallback)
             return
         if self.pending_terms is not None and period_end:
             new = PlanTerms.from_dict(self.pending_terms)
@@ -260,21 +276,13 @@ class WebWorkspace(Aggregate):
 
     class PlanEnded(Aggregate.Event):
         from_plan: Plan
+        terms: dict[str, Any]  # Free's figures (W01, W03), with no new grant
 
         def apply(self, aggregate: WebWorkspace) -> None:
             # W13: back to Free, with no new Free grant; purchased credits stay.
-            aggregate.terms = dict(
-                aggregate.terms,
-                plan=Plan.FREE,
-                refreshes=False,
-                can_buy=False,
-                explore=False,
-                auto_refill=False,
-                allowance=0,
-                monthly_usd=Decimal("0"),
-                annual_usd=Decimal("0"),
-            )
+            aggregate.terms = dict(self.terms, allowance=0)
             aggregate.cancel_at = None
+            aggregate.fallback_terms = None
             aggregate.pending_terms = None
 
     class PlanDowngraded(Aggregate.Event):
@@ -298,7 +306,7 @@ class WebWorkspace(Aggregate):
         if terms.plan is current.plan:
             raise DomainError(f"the workspace is already on {terms.plan.value}", "W11")
         if terms.plan is Plan.FREE:
-            self.cancel(at)
+            self.cancel(at, terms)
             return
         if len(self.editors) > terms.seat_cap:
             self.trigger_event(
@@ -347,15 +355,22 @@ class WebWorkspace(Aggregate):
             effective_at=end,
         )
 
-    def cancel(self, at: datetime) -> None:
-        """W13: the plan runs to the end of the paid period, then falls back to Free."""
+    def cancel(self, at: datetime, free_terms: PlanTerms | None = None) -> None:
+        """W13: the plan runs to the end of the paid period, then falls back to Free.
+
+        ``free_terms`` are the price book's Free figures the workspace falls
+        back to (its seat cap, W03); without them, one editor and no purchases.
+        """
         at = utc(at)
         if self.plan is Plan.FREE:
             raise DomainError("a Free workspace has no subscription to cancel", "W13")
         if self.cancel_at is not None:
             return
         _, end = self.paid_period()
-        self.trigger_event(self.CancellationScheduled, timestamp=at, effective_at=end)
+        fallback = (free_terms or FREE_FALLBACK).to_dict()
+        self.trigger_event(
+            self.CancellationScheduled, timestamp=at, effective_at=end, fallback_terms=fallback
+        )
 
     class PlanUpgraded(Aggregate.Event):
         from_plan: Plan
@@ -369,6 +384,7 @@ class WebWorkspace(Aggregate):
             aggregate.plan_credits += self.credits_added  # W11: the difference, not a reset
             aggregate.pending_terms = None
             aggregate.cancel_at = None
+            aggregate.fallback_terms = None
             if self.new_anchor is not None:
                 aggregate.anchor = self.new_anchor
                 aggregate.periods = 0
@@ -383,9 +399,11 @@ class WebWorkspace(Aggregate):
 
     class CancellationScheduled(Aggregate.Event):
         effective_at: datetime
+        fallback_terms: dict[str, Any]
 
         def apply(self, aggregate: WebWorkspace) -> None:
             aggregate.cancel_at = self.effective_at
+            aggregate.fallback_terms = dict(self.fallback_terms)
 
     class PlanChangeRefused(Aggregate.Event):
         to_plan: Plan

@@ -178,11 +178,6 @@ def test_w13_changing_to_free_is_a_cancel(ledger: Ledger, book: PriceBook) -> No
     assert only(ws, WebWorkspace.CancellationScheduled).effective_at == at(2027, 2, 1)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="known bug: PlanEnded keeps the old plan's seat cap; the Free terms (W03: one "
-    "editor) are not handed to the aggregate on the fall back. Remove this mark when fixed.",
-)
 def test_w03_a_workspace_that_fell_back_to_free_takes_no_more_editors(
     ledger: Ledger, book: PriceBook
 ) -> None:
