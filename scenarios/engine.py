@@ -40,8 +40,8 @@ from scenarios.errors import DataPath, Problem, ScenarioError, format_path
 from scenarios.schedule import Occurrence, account_actions, usage_occurrences
 from scenarios.schema import Organization, Scenario, UsageLine, Workspace
 
-FLUSH_EVERY_ITEMS = 512  # queue items between checks of the pending-event count
-FLUSH_EVENTS = 5_000  # events per save transaction
+FLUSH_EVERY_ITEMS = 64  # queue items between checks of the pending-event count
+FLUSH_EVENTS = 1_000  # events per save transaction (and the snapshot grain)
 
 
 class Rank(IntEnum):

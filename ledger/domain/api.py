@@ -16,6 +16,7 @@ from eventsourcing.domain import Aggregate
 
 from ledger.domain.errors import DomainError
 from ledger.domain.runs import (
+    add_to_window,
     affordable,
     count_paying,
     prune_window,
@@ -621,7 +622,7 @@ class ApiOrganization(Aggregate):
             first = to_us(self.first_at)
             window = aggregate.windows.setdefault(self.model, [])
             prune_window(window, first)
-            window.append([first, self.interval_us, self.count])
+            add_to_window(window, first, self.interval_us, self.count)
             aggregate.slots[self.model] = list(self.slots_after)
 
         def done_by(self, at: datetime) -> tuple[int, int]:

@@ -118,6 +118,25 @@ def window_room_at(runs: Sequence[Sequence[int]], t: int, limit: int) -> int:
     raise AssertionError("window_room_at: excess larger than the window")
 
 
+def add_to_window(runs: list[list[int]], first: int, interval: int, count: int) -> None:
+    """Append accepted generations, extending the last run when they continue it.
+
+    Only the instants matter to the window, so tasks that carry on the last
+    run's spacing join it: one task at a time (per-task mode) keeps the window
+    as short as whole runs do.
+    """
+    if runs:
+        last = runs[-1]
+        f0, d0, c0 = last
+        if c0 == 1 and count >= 1 and first > f0 and (count == 1 or interval == first - f0):
+            last[1], last[2] = first - f0, 1 + count
+            return
+        if c0 > 1 and d0 > 0 and first == f0 + c0 * d0 and (count == 1 or interval == d0):
+            last[2] = c0 + count
+            return
+    runs.append([first, interval, count])
+
+
 def prune_window(runs: list[list[int]], t: int) -> None:
     """Drop runs whose every generation left the window at t (in place)."""
     horizon = t - DAY_US
