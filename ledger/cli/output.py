@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import typer
 from rich.console import Console
 from rich.table import Table
 
@@ -49,7 +51,7 @@ def print_mapping(data: dict[str, Any]) -> None:
 
 def print_summary(info: RunInfo) -> None:
     """The year in numbers, per account (issue: summary output of `run`)."""
-    con = duckdb.connect(str(info.duckdb_path), read_only=True)
+    con = queries.connect(info.duckdb_path)
     try:
         summaries = queries.summaries(con)
     finally:
@@ -61,13 +63,14 @@ def print_summary(info: RunInfo) -> None:
         _print_account(s)
 
 
-def _print_account(s: dict[str, Any]) -> None:
+def _print_account(s: queries.AccountSummary) -> None:
     surface = s["surface"]
     title = f"{s['account']} ({'web workspace' if surface == 'web' else 'API organization'})"
     table = Table(title=title, title_justify="left", show_lines=False)
     table.add_column("figure")
     table.add_column("value", justify="right")
     rows: list[tuple[str, Any]] = [
+        ("tasks charged", s["tasks_charged"]),
         ("credits granted", s["granted"]),
         ("credits bought", s["bought"]),
         ("credits used", s["used"]),
@@ -79,16 +82,27 @@ def _print_account(s: dict[str, Any]) -> None:
     rows.append(("dollars spent", s["usd_total"]))
     for reason, count in sorted(s["refused"].items()):
         rows.append((f"refused: {reason}", count))
-    if surface == "api":
+    for kind, count in sorted(s["other_refusals"].items()):
+        rows.append((f"refused {kind} actions", count))
+    if surface == "web":
+        for when, plan in s["plans"]:
+            rows.append((f"{plan} from", when[:16]))
+    else:
         for when, tier in s["tiers"]:
-            rows.append((f"tier {tier} from", when))
-        rows.append(("worst queue wait (s)", s["worst_wait_s"]))
+            rows.append((f"tier {tier} from", when[:16]))
+        if s["worst_wait_s"] is not None:
+            at = (s["worst_wait_at"] or "")[:16]
+            rows.append(
+                (f"worst queue wait ({s['worst_wait_model']}, {at})", f"{s['worst_wait_s']:,.1f} s")
+            )
+        if s["flagged_keys"]:
+            rows.append(("API keys of removed members (A10)", ", ".join(s["flagged_keys"])))
     for label, value in rows:
         table.add_row(label, _fmt(value))
     out.print(table)
     months = s["usd_by_month"]
     if months:
-        line = "  ".join(f"{m[:7]} ${Decimal(v):,.2f}" for m, v in months)
+        line = "  ".join(f"{m[:7]} ${v:,.2f}" for m, v in months)
         out.print(f"  dollars by month: {line}")
 
 
@@ -113,7 +127,19 @@ def audit_lines(
         )
 
 
-_SKIP = {"originator_id", "originator_version", "timestamp", "originator_topic", "slots_after"}
+# Bookkeeping that would drown the line: ids, the tier table, queue slot times.
+_SKIP = {
+    "originator_id",
+    "originator_version",
+    "timestamp",
+    "originator_topic",
+    "slots_after",
+    "tier_rules",
+    "min_purchase_credits",
+    "autobill_min_credits",
+    "credit_price_usd",
+    "enterprise_cap_usd",
+}
 
 
 def _event_detail(event: Any) -> str:
@@ -146,7 +172,7 @@ def read_only_query(path: Path, query: str) -> tuple[list[str], list[tuple[Any, 
     """Run ``query`` on a read-only connection: a write is refused and changes nothing."""
     if not path.is_file():
         raise QueryRefusedError(f"no DuckDB file at {path}")
-    con = duckdb.connect(str(path), read_only=True)
+    con = queries.connect(path)
     try:
         queries.install_macros(con)
         cursor = con.execute(query)
@@ -176,13 +202,15 @@ def _json_value(value: Any) -> Any:
 
 def print_rows(columns: Sequence[str], rows: Sequence[tuple[Any, ...]], fmt: str) -> None:
     if fmt == "json":
-        [{c: _json_value(v) for c, v in zip(columns, row, strict=True)} for row in rows]
+        data = [{c: _json_value(v) for c, v in zip(columns, row, strict=True)} for row in rows]
+        typer.echo(json.dumps(data))
     elif fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
         for row in rows:
             writer.writerow([_json_value(v) for v in row])
+        typer.echo(buffer.getvalue(), nl=False)
     else:
         table = Table()
         for c in columns:

@@ -1,0 +1,305 @@
+"""Named read-only queries on a projected run (what the CLI asks DuckDB).
+
+Every function takes an open connection, so the same code serves a
+read-only connection on a run's file (``connect``) and the projector's own
+connection in tests. Credits come back as ``int``, dollars as ``Decimal``,
+instants as ISO 8601 strings in UTC.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any, TypedDict
+
+import duckdb
+
+from ledger.domain.time import utc
+from projections import schema
+from projections.projector import connect as _connect
+
+
+class AccountNotFound(LookupError):
+    """No account of that name, or not opened yet at the instant asked for."""
+
+
+def connect(path: str | Path) -> duckdb.DuckDBPyConnection:
+    """A read-only connection on a run's DuckDB file, in UTC."""
+    return _connect(path, read_only=True)
+
+
+def install_macros(conn: duckdb.DuckDBPyConnection) -> None:
+    """Make sure ``balance_at`` is callable on ``conn``.
+
+    The projector stores the macro in the file, so this does nothing on a
+    current file; on a file without it (another schema version), it defines
+    a temporary one, which a read-only connection allows.
+    """
+    row = conn.execute(
+        "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'balance_at'"
+    ).fetchone()
+    if row is None or row[0] == 0:
+        for macro in schema.MACROS:
+            conn.execute(macro.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
+
+
+# ------------------------------------------------------------------ balances
+
+BALANCE_AT = "SELECT surface, plan, purchased, balance, plan_name, tier FROM balance_at(?, ?)"
+
+
+def balance_at(conn: duckdb.DuckDBPyConnection, account: str, at: datetime) -> dict[str, Any]:
+    """S05: an account's balances at instant ``at`` (every event stamped <= at).
+
+    The same shape as ``ledger.application.Balances.as_dict()``: ``plan``,
+    ``purchased``, ``balance`` and ``plan_name`` for a workspace; ``balance``
+    and ``tier`` for an organization.
+    """
+    at = utc(at)
+    row = conn.execute(BALANCE_AT, [account, at]).fetchone()
+    if row is None:
+        raise AccountNotFound(f"no account {account!r} at {at.isoformat()}")
+    surface, plan, purchased, balance, plan_name, tier = row
+    out: dict[str, Any] = {"account": account, "surface": surface, "at": at.isoformat()}
+    if surface == "web":
+        out.update(plan=plan, purchased=purchased, balance=balance, plan_name=plan_name)
+    else:
+        out.update(balance=balance, tier=tier)
+    return out
+
+
+DAILY_BALANCES = f"""
+SELECT day, surface, plan, purchased, balance, plan_name, tier, opened
+FROM {schema.DAILY_BALANCES.name}
+WHERE account_id = ?
+  AND day BETWEEN COALESCE(?, DATE '0001-01-01') AND COALESCE(?, DATE '9999-12-31')
+ORDER BY day
+"""
+
+
+def daily_balances(
+    conn: duckdb.DuckDBPyConnection,
+    account: str,
+    start: date | None = None,
+    end: date | None = None,
+) -> list[dict[str, Any]]:
+    """End-of-day figures of one account, every day of the window (or of [start, end])."""
+    cursor = conn.execute(DAILY_BALANCES, [account, start, end])
+    names = [d[0] for d in cursor.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+# ------------------------------------------------------------------ accounts
+
+ACCOUNTS = "SELECT account_id, surface, created_at FROM accounts ORDER BY surface DESC, account_id"
+
+
+def accounts(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+    """(name, surface) of every account, workspaces first."""
+    return [(name, surface) for name, surface, _ in conn.execute(ACCOUNTS).fetchall()]
+
+
+def _surface(conn: duckdb.DuckDBPyConnection, account: str) -> str:
+    row = conn.execute("SELECT surface FROM accounts WHERE account_id = ?", [account]).fetchone()
+    if row is None:
+        raise AccountNotFound(f"no account {account!r} in this run")
+    return str(row[0])
+
+
+# ------------------------------------------------------------------- summary
+
+
+class AccountSummary(TypedDict):
+    """What happened to one account over the whole log (the summary of ``run``)."""
+
+    account: str
+    surface: str
+    granted: int  # plan credits given: grant, refresh, upgrade
+    bought: int  # credits bought: purchases, Auto Refill, autobill
+    used: int  # credits charged, refunded tasks included
+    refunded: int
+    forfeited: int
+    final_balance: int
+    tasks_charged: int
+    refused: dict[str, int]  # reason -> generations or tasks refused
+    other_refusals: dict[str, int]  # kind (purchase, editor, key ...) -> refusals
+    usd_total: Decimal
+    usd_by_month: list[tuple[str, Decimal]]  # ('YYYY-MM', dollars paid)
+    plans: list[tuple[str, str]]  # web: (since, plan)
+    tiers: list[tuple[str, int]]  # api: (since, tier)
+    worst_wait_s: Decimal | None  # api, A09
+    worst_wait_at: str | None
+    worst_wait_model: str | None
+    flagged_keys: list[str]  # api, A10: keys still flagged at the end
+
+
+CREDIT_TOTALS = f"""
+SELECT
+    COALESCE(SUM(delta) FILTER (WHERE reason IN {schema.sql_list(schema.GRANTED_REASONS)}), 0),
+    COALESCE(SUM(delta) FILTER (WHERE reason IN {schema.sql_list(schema.PURCHASED_REASONS)}), 0),
+    COALESCE(-SUM(delta) FILTER (WHERE reason = 'usage'), 0),
+    COALESCE(SUM(delta) FILTER (WHERE reason = 'refund'), 0),
+    COALESCE(-SUM(delta) FILTER (WHERE reason = 'forfeit'), 0),
+    COALESCE(SUM(delta), 0)
+FROM ledger_entries
+WHERE account_id = ? AND surface = ?
+"""
+TASKS_CHARGED = "SELECT COALESCE(SUM(count), 0) FROM task_runs WHERE account_id = ? AND surface = ?"
+TASKS_REFUSED = """
+SELECT reason, SUM(count) FROM refusals
+WHERE account_id = ? AND surface = ? AND kind IN ('generation', 'task')
+GROUP BY reason ORDER BY reason
+"""
+OTHER_REFUSALS = """
+SELECT kind, count(*) FROM refusals
+WHERE account_id = ? AND surface = ? AND kind NOT IN ('generation', 'task')
+GROUP BY kind ORDER BY kind
+"""
+USD_BY_MONTH = f"""
+SELECT strftime({schema.utc_day("ts")}, '%Y-%m') AS month, SUM(usd)
+FROM usd_ledger WHERE account_id = ? AND surface = ?
+GROUP BY month ORDER BY month
+"""
+TIER_DATES = "SELECT to_tier, ts FROM tier_history WHERE account_id = ? ORDER BY seq"
+PLAN_DATES = "SELECT to_plan, ts FROM plan_history WHERE account_id = ? ORDER BY seq"
+WORST_QUEUE_WAIT = """
+SELECT max_wait_s, max_wait_at, model FROM queue_waits
+WHERE account_id = ? ORDER BY max_wait_us DESC, seq LIMIT 1
+"""
+FLAGGED_KEYS = "SELECT key FROM key_findings WHERE account_id = ? AND still_flagged ORDER BY key"
+
+
+def _iso(at: datetime) -> str:
+    return utc(at).isoformat()
+
+
+def account_summary(conn: duckdb.DuckDBPyConnection, account: str) -> AccountSummary:
+    surface = _surface(conn, account)
+    args = [account, surface]
+    totals = conn.execute(CREDIT_TOTALS, args).fetchone()
+    assert totals is not None  # an aggregate without GROUP BY returns one row
+    granted, bought, used, refunded, forfeited, balance = (int(v) for v in totals)
+    charged = conn.execute(TASKS_CHARGED, args).fetchone()
+    by_month = [(str(m), Decimal(u)) for m, u in conn.execute(USD_BY_MONTH, args).fetchall()]
+    web = surface == "web"
+    worst = None if web else conn.execute(WORST_QUEUE_WAIT, [account]).fetchone()
+    return AccountSummary(
+        account=account,
+        surface=surface,
+        granted=granted,
+        bought=bought,
+        used=used,
+        refunded=refunded,
+        forfeited=forfeited,
+        final_balance=balance,
+        tasks_charged=int(charged[0]) if charged else 0,
+        refused={str(r): int(n) for r, n in conn.execute(TASKS_REFUSED, args).fetchall()},
+        other_refusals={str(k): int(n) for k, n in conn.execute(OTHER_REFUSALS, args).fetchall()},
+        usd_total=sum((usd for _, usd in by_month), Decimal("0.00")),
+        usd_by_month=by_month,
+        plans=_dated(conn, PLAN_DATES, account) if web else [],
+        tiers=[] if web else [(at, int(t)) for at, t in _dated(conn, TIER_DATES, account)],
+        worst_wait_s=None if worst is None else Decimal(worst[0]),
+        worst_wait_at=None if worst is None else _iso(worst[1]),
+        worst_wait_model=None if worst is None else str(worst[2]),
+        flagged_keys=[]
+        if web
+        else [str(k) for (k,) in conn.execute(FLAGGED_KEYS, [account]).fetchall()],
+    )
+
+
+def _dated(conn: duckdb.DuckDBPyConnection, sql: str, account: str) -> list[tuple[str, Any]]:
+    return [(_iso(ts), value) for value, ts in conn.execute(sql, [account]).fetchall()]
+
+
+def summaries(conn: duckdb.DuckDBPyConnection) -> list[AccountSummary]:
+    """``account_summary`` of every account, workspaces first."""
+    return [account_summary(conn, name) for name, _ in accounts(conn)]
+
+
+# --------------------------------------------------------------- audit trail
+
+AUDIT_TRAIL = """
+WITH moves AS (
+    SELECT seq,
+           SUM(delta) FILTER (WHERE bucket = 'plan') AS plan,
+           SUM(delta) FILTER (WHERE bucket = 'purchased') AS purchased,
+           SUM(delta) AS total
+    FROM ledger_entries WHERE account_id = $account AND surface = $surface
+    GROUP BY seq
+),
+trail AS (
+    SELECT e.seq, e.ts, e.event_type, e.payload,
+           SUM(COALESCE(m.plan, 0)) OVER w AS plan,
+           SUM(COALESCE(m.purchased, 0)) OVER w AS purchased,
+           SUM(COALESCE(m.total, 0)) OVER w AS balance
+    FROM events e LEFT JOIN moves m USING (seq)
+    WHERE e.account_id = $account AND e.surface = $surface
+    WINDOW w AS (ORDER BY e.seq ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
+)
+SELECT seq, ts, event_type, payload, plan, purchased, balance FROM trail
+WHERE ts >= COALESCE($since, ts) AND ts <= COALESCE($until, ts)
+ORDER BY seq
+"""
+
+
+def audit_trail(
+    conn: duckdb.DuckDBPyConnection,
+    account: str,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> list[dict[str, Any]]:
+    """Every event of an account in log order, with its balances once it is over.
+
+    A grouped run shows the balances after its last task (the event's
+    timestamp); ``balance_at`` answers for instants inside it.
+    """
+    surface = _surface(conn, account)
+    params = {
+        "account": account,
+        "surface": surface,
+        "since": None if since is None else utc(since),
+        "until": None if until is None else utc(until),
+    }
+    out = []
+    for seq, ts, event_type, payload, plan, purchased, balance in conn.execute(
+        AUDIT_TRAIL, params
+    ).fetchall():
+        row: dict[str, Any] = {
+            "seq": seq,
+            "at": _iso(ts),
+            "event": event_type,
+            "payload": payload,
+            "balance": int(balance),
+        }
+        if surface == "web":
+            row.update(plan=int(plan), purchased=int(purchased))
+        out.append(row)
+    return out
+
+
+# -------------------------------------------------------------- key findings
+
+KEY_FINDINGS = """
+SELECT account_id, key, created_by, created_at, flagged_since, flagged_until, still_flagged
+FROM key_findings ORDER BY account_id, key, flagged_since
+"""
+
+
+def key_findings(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+    """A10: keys left active after their creator was removed, and for how long."""
+    out = []
+    for account, key, by, created, since, until, still in conn.execute(KEY_FINDINGS).fetchall():
+        out.append(
+            {
+                "account": account,
+                "key": key,
+                "created_by": by,
+                "created_at": None if created is None else _iso(created),
+                "flagged_since": _iso(since),
+                "flagged_until": None if until is None else _iso(until),
+                "still_flagged": bool(still),
+            }
+        )
+    return out
