@@ -72,6 +72,7 @@ def run_scenario(
     loaded: LoadedScenario | None = None,
     progress: Callable[[datetime], None] | None = None,
     project: bool = True,
+    run_name: str | None = None,
 ) -> RunInfo:
     """Validate, replay and project a scenario into ``run_dir``; replace it atomically.
 
@@ -79,7 +80,9 @@ def run_scenario(
     """
     loaded = loaded or load_scenario(scenario_path)
     run_dir = run_dir or default_run_dir(scenario_path)
-    run_name = run_dir.name or "run"
+    # The run's name (default: the scenario file's stem) seeds the account ids,
+    # so the same scenario gives byte-identical events in any folder (S03).
+    run_name = run_name or scenario_path.stem
     parent = run_dir.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{run_name}.building-", dir=parent))

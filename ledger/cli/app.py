@@ -122,6 +122,8 @@ def run(
         loaded = load_scenario(scenario)
     except ScenarioError as exc:
         raise _scenario_error(exc) from None
+    for warning in loaded.warnings:
+        err.print(str(warning), markup=False)
     target = dir_ or default_run_dir(scenario)
     started = time.monotonic()  # wall time only decides whether to show a progress bar
     progress = Progress(
@@ -165,7 +167,7 @@ def validate(scenario: Annotated[Path, typer.Argument(help="The scenario YAML fi
     except ScenarioError as exc:
         raise _scenario_error(exc) from None
     sc = loaded.scenario
-    for warning in getattr(loaded, "warnings", []):
+    for warning in loaded.warnings:
         err.print(str(warning), markup=False)
     typer.echo(
         f"{scenario}: valid ({len(sc.workspaces)} workspace(s), "
