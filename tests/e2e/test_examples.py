@@ -63,7 +63,7 @@ def test_solo_creator_year_in_numbers(workdir: Path, cli: CliRunner) -> None:
     # W02: 12 months x $15 (one editor) + $40 of credits = $220.
     assert Decimal(str(t["usd"])) == Decimal("220.00")
     # Conservation: granted + bought + refunded - used - forfeited = final balance.
-    code, out, _ = invoke(cli, "balance", "creator", "--at", "2028-01-15T09:59", "--format", "json")
+    _, out, _ = invoke(cli, "balance", "creator", "--at", "2028-01-15T09:59", "--format", "json")
     final = json.loads(out)["balance"]
     assert t["granted"] + t["bought"] + t["refunded"] - t["used"] - t["forfeited"] == final
 
@@ -89,7 +89,7 @@ def test_both_surfaces_never_mix_and_price_each_from_its_own_catalogue(
     # $50 + 4 x $30 = $170; final 5,000 + 12,000 - 15,480 = 1,520.
     assert app["bought"] == 5_000 + 4 * 3_000
     assert Decimal(str(app["usd"])) == Decimal("170.00")
-    code, out, _ = invoke(cli, "balance", "app", "--at", "2027-06-30T23:00", "--format", "json")
+    _, out, _ = invoke(cli, "balance", "app", "--at", "2027-06-30T23:00", "--format", "json")
     assert json.loads(out) == {
         "account": "app",
         "surface": "api",

@@ -210,7 +210,7 @@ def test_explore_on_a_plan_without_it_warns_and_the_run_refuses_those_generation
     )
     scenario = workdir / "explore.yaml"
     scenario.write_text(text, encoding="utf-8")
-    code, stdout, stderr = invoke(cli, "run", str(scenario))
+    code, _, stderr = invoke(cli, "run", str(scenario))
     assert code == 0
     assert "warning" in stderr and "line 9" in stderr and "W10" in stderr
     code, out, _ = invoke(
