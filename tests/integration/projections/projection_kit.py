@@ -58,6 +58,7 @@ class RichLedger:
     def __post_init__(self) -> None:
         self._studio()
         self._solo()
+        self._starter()
         self._backend()
         self._lab()
         self.actions.sort(key=lambda a: (a[0], a[1]))
@@ -94,7 +95,7 @@ class RichLedger:
 
     @property
     def names(self) -> list[str]:
-        return ["studio", "solo", "backend", "lab"]
+        return ["studio", "solo", "starter", "backend", "lab"]
 
     # ------------------------------------------------------------- accounts
 
@@ -193,6 +194,30 @@ class RichLedger:
                 lambda f=first: ws().generate(f, HOUR_US, 5, TaskSpec("gen4.5", 30), refunded=[2]),
             )
             day += timedelta(days=3)
+
+    def _starter(self) -> None:
+        """Free (125 once, W01), then Standard: the grant gives way to the plan."""
+        self._open_workspace("starter", at(1, 3, 8), Plan.FREE)
+
+        def ws() -> WebWorkspace:
+            return self.workspaces["starter"]
+
+        self.run(
+            "starter",
+            at(1, 4, 9),
+            MINUTE_US,
+            3,
+            lambda: ws().generate(at(1, 4, 9), MINUTE_US, 3, TaskSpec("gen4.5", 30)),
+        )
+        standard = plan_terms(BOOK, Plan.STANDARD)
+        self.on(at(1, 18, 15), lambda: ws().change_plan(at(1, 18, 15), standard))  # new anchor
+        self.run(
+            "starter",
+            at(2, 17, 22),
+            30 * MINUTE_US,
+            20,  # across midnight, over before the billing date (15:00 on the 18th)
+            lambda: ws().generate(at(2, 17, 22), 30 * MINUTE_US, 20, TaskSpec("gen4.5", 20)),
+        )
 
     def _open_organization(self, name: str, when: datetime, **kw: Any) -> None:
         def open_it() -> None:

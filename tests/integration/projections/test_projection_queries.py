@@ -34,6 +34,7 @@ def test_a_read_only_connection_refuses_writes(read_only: duckdb.DuckDBPyConnect
 def test_accounts_lists_workspaces_first(read_only: duckdb.DuckDBPyConnection) -> None:
     assert queries.accounts(read_only) == [
         ("solo", "web"),
+        ("starter", "web"),
         ("studio", "web"),
         ("backend", "api"),
         ("lab", "api"),
@@ -68,7 +69,7 @@ def test_summary_of_an_organization(read_only: duckdb.DuckDBPyConnection) -> Non
     assert set(s["refused"]) >= {"daily_limit", "insufficient_credits"}
     assert s["worst_wait_s"] is not None and s["worst_wait_s"] > 0
     assert s["flagged_keys"] == ["k-dev2"]
-    assert len(queries.summaries(read_only)) == 4
+    assert len(queries.summaries(read_only)) == 5
 
 
 def test_a10_keys_left_active_are_flagged_until_disabled(
