@@ -14,6 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from ledger.domain.base import SimulatedAggregate
 from ledger.domain.errors import DomainError
 from ledger.domain.runs import (
     add_to_window,
@@ -44,7 +45,7 @@ def _cents(amount: Decimal) -> Decimal:
     return amount.quantize(Decimal("0.01"))
 
 
-class ApiOrganization(Aggregate):
+class ApiOrganization(SimulatedAggregate):
     """A developer organization (surface "api") and its prepaid credit balance."""
 
     class Opened(Aggregate.Created):

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from ledger.domain.base import SimulatedAggregate
 from ledger.domain.errors import DomainError
 from ledger.domain.runs import (
     affordable,
@@ -62,7 +63,7 @@ def prorate(price: Decimal, start: datetime, end: datetime, at: datetime) -> Dec
     return _cents(price * Decimal(left) / Decimal(total)) if total > 0 else Decimal("0.00")
 
 
-class WebWorkspace(Aggregate):
+class WebWorkspace(SimulatedAggregate):
     """A web-app workspace (surface "web"): one pool of credits shared by its editors."""
 
     class PlanSubscribed(Aggregate.Created):

@@ -26,7 +26,11 @@ from ledger.domain.web import WebWorkspace
 from scenarios.engine import ReplayOptions, replay
 from scenarios.loader import LoadedScenario, load_scenario, load_scenario_text
 
-EXAMPLES = sorted((Path(__file__).parents[2] / "scenarios" / "examples").glob("*.yaml"))
+EXAMPLES = [
+    p
+    for p in sorted((Path(__file__).parents[2] / "scenarios" / "examples").glob("*.yaml"))
+    if "kind: workload" not in p.read_text(encoding="utf-8")
+]
 RUN_TYPES = (
     WebWorkspace.GenerationCharged,
     WebWorkspace.GenerationRefused,

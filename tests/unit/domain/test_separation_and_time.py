@@ -150,3 +150,13 @@ def test_s05_before_an_account_opened_there_is_nothing(ledger: Ledger, book: Pri
     with pytest.raises(DomainError):
         ledger.balances_at("w", START - timedelta(microseconds=1))
     assert ledger.version_at(ledger.workspace_id("w"), START - timedelta(microseconds=1)) == 0
+
+
+def test_s05_an_event_earlier_than_the_last_one_is_refused(ledger: Ledger, book: PriceBook) -> None:
+    """Timestamps never decrease along versions: time travel depends on it."""
+    from ledger.domain.errors import DomainError
+
+    org = ledger.open_organization("late", START, book)
+    org.purchase_credits(START + timedelta(days=2), 1000)
+    with pytest.raises(DomainError, match="S05"):
+        org.purchase_credits(START + timedelta(days=1), 1000)
