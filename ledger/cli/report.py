@@ -1,0 +1,102 @@
+"""``credit-ledger report``: a run's summary in the terminal and, with ``--html``,
+a self-contained page of charts (``ledger.report``).
+
+The argument is a scenario file, replayed first into its run folder exactly
+as ``run`` does, or a folder holding a finished run. Exit codes follow the
+other commands: 0 success, 2 bad input (a message on stderr, nothing written).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ledger.cli import output
+from ledger.report import write_report
+from ledger.runs import RunInfo, RunNotFoundError, default_run_dir, open_run, run_scenario
+from scenarios.errors import ScenarioError
+from scenarios.loader import load_scenario
+
+EXIT_BAD_INPUT = 2
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def _bad_input(message: str) -> typer.Exit:
+    err.print(message, markup=False)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def _scenario_error(exc: ScenarioError) -> typer.Exit:
+    # The same lines as `run` prints for a file it cannot replay.
+    count = len(exc.problems)
+    err.print(f"error: {count} problem{'s' if count != 1 else ''} found", markup=False)
+    for problem in exc.problems:
+        err.print(str(problem), markup=False)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def _open_or_replay(target: Path, dir_: Path | None) -> RunInfo:
+    if not target.exists():
+        raise _bad_input(f"error: {target}: no such scenario file or run folder")
+    if target.is_dir():
+        if dir_ is not None:
+            raise _bad_input(
+                f"error: {target} is a run folder; --dir only says where to replay a scenario file"
+            )
+        try:
+            return open_run(target)
+        except RunNotFoundError as exc:
+            raise _bad_input(f"error: {exc}") from None
+    try:
+        loaded = load_scenario(target)
+        for warning in loaded.warnings:
+            err.print(str(warning), markup=False)
+        return run_scenario(target, dir_ or default_run_dir(target), loaded=loaded)
+    except ScenarioError as exc:
+        raise _scenario_error(exc) from None
+
+
+def report(
+    target: Annotated[
+        Path,
+        typer.Argument(
+            metavar="SCENARIO_OR_DIR",
+            help="A scenario YAML file (replayed first, as `run` does) or a finished run folder.",
+            show_default=False,
+        ),
+    ],
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html",
+            metavar="FILE",
+            help="Also write a self-contained HTML report with charts to FILE.",
+        ),
+    ] = None,
+    dir_: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir",
+            help="Where to replay a scenario file (default: runs/<scenario file stem>).",
+        ),
+    ] = None,
+) -> None:
+    """Print a run's summary; with --html, also write a page of charts that opens offline."""
+    if html is not None and html.is_dir():
+        raise _bad_input(f"error: --html {html} is a folder; give the file to write")
+    info = _open_or_replay(target, dir_)
+    output.print_summary(info)
+    if html is not None:
+        try:
+            written = write_report(info, html)
+        except OSError as exc:
+            raise _bad_input(f"error: cannot write {html}: {exc.strerror or exc}") from None
+        typer.echo(f"HTML report written to {written}")
+
+
+def register(app: typer.Typer) -> None:
+    """Add the ``report`` command to the ``credit-ledger`` app."""
+    app.command("report")(report)

@@ -1,0 +1,25 @@
+"""The report of a run: its projection read into values (``data``), drawn as one
+self-contained HTML page of inline SVG charts (``html``, over ``svg``)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from ledger.report.data import RunReport, load_report
+from ledger.report.html import render
+from ledger.runs import RunInfo
+
+__all__ = ["RunReport", "load_report", "render", "report_html", "write_report"]
+
+
+def report_html(info: RunInfo) -> str:
+    """The HTML page of a finished run, read from its DuckDB file (read-only)."""
+    return render(load_report(info))
+
+
+def write_report(info: RunInfo, path: Path) -> Path:
+    """Write the page to ``path`` (its folder is created); return the path written."""
+    page = report_html(info)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path
