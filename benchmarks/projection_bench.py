@@ -41,6 +41,8 @@ from ledger.domain.web import WebWorkspace
 from ledger.pricing.loader import load_price_book
 from projections import queries
 from projections.projector import Projector
+from scenarios.engine import ReplayOptions, replay
+from scenarios.loader import load_scenario
 
 START = datetime(2027, 1, 1, tzinfo=UTC)
 END = datetime(2028, 1, 1, tzinfo=UTC)
@@ -117,6 +119,15 @@ def main() -> None:
         "--small", action="store_true", help="a quick pass: 60 days, fewer accounts"
     )
     parser.add_argument("--keep", type=Path, help="build into this folder and keep it")
+    parser.add_argument(
+        "--scenario",
+        type=Path,
+        help="build the ledger by replaying this scenario instead (e.g. benchmarks/busy-year.yaml)",
+    )
+    parser.add_argument(
+        "--per-task", action="store_true", help="with --scenario: one event per task"
+    )
+    parser.add_argument("--days", type=int, help="with --scenario: replay only the first DAYS days")
     args = parser.parse_args()
     workspaces, organizations, days = (4, 6, 60) if args.small else (16, 30, 365)
 
@@ -129,16 +140,38 @@ def main() -> None:
 
         app = Ledger(folder / "events.sqlite", run="bench")
         started = time.perf_counter()
-        events = build(app, workspaces, organizations, days)
-        print(
-            f"ledger built              {time.perf_counter() - started:8.2f} s  "
-            f"{events:>9,} events ({workspaces} workspaces, {organizations} organizations, "
-            f"{days} days)",
-            flush=True,
-        )
-
-        window_end = min(END, START + timedelta(days=days))
-        projector = Projector(app, folder / "ledger.duckdb", START, window_end)
+        if args.scenario:
+            loaded = load_scenario(args.scenario)
+            window_start = loaded.scenario.start
+            window_end = loaded.scenario.end
+            if args.days:
+                window_end = min(window_end, window_start + timedelta(days=args.days))
+            stats = replay(
+                loaded.scenario,
+                loaded.price_book,
+                app,
+                options=ReplayOptions(
+                    per_task=args.per_task, until=window_end - timedelta(microseconds=1)
+                ),
+            )
+            print(
+                f"ledger replayed           {time.perf_counter() - started:8.2f} s  "
+                f"{stats.events:>9,} events ({args.scenario.name}, "
+                f"{'per task' if args.per_task else 'grouped'}, "
+                f"{(window_end - window_start).days} days)",
+                flush=True,
+            )
+        else:
+            events = build(app, workspaces, organizations, days)
+            print(
+                f"ledger built              {time.perf_counter() - started:8.2f} s  "
+                f"{events:>9,} events ({workspaces} workspaces, {organizations} organizations, "
+                f"{days} days)",
+                flush=True,
+            )
+            window_start = START
+            window_end = min(END, START + timedelta(days=days))
+        projector = Projector(app, folder / "ledger.duckdb", window_start, window_end)
         wall, cpu = time.perf_counter(), time.process_time()
         projected = projector.project()
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -159,14 +192,16 @@ def main() -> None:
         runs = conn.execute(
             "SELECT account_id, first_at, ts FROM task_runs WHERE ts > first_at"
         ).fetchall()
-        span = int((window_end - START).total_seconds() * 1_000_000)
+        span = int((window_end - window_start).total_seconds() * 1_000_000)
         asks: list[tuple[str, datetime]] = []
         for k in range(50):
-            if k % 3 == 0:
+            if k % 3 == 0 and runs:
                 account, first, last = rng.choice(runs)
                 asks.append((account, first + (last - first) / 2))
             else:
-                at = START + timedelta(hours=12, microseconds=rng.randrange(span - 86_400_000_000))
+                at = window_start + timedelta(
+                    hours=12, microseconds=rng.randrange(span - 86_400_000_000)
+                )
                 asks.append((rng.choice(accounts), at))
         latencies = []
         for account, at in asks:
