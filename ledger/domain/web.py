@@ -714,8 +714,9 @@ class WebWorkspace(SimulatedAggregate):
 
 
 def _check_refill(terms: PlanTerms, refill: dict[str, int]) -> None:
-    if not terms.auto_refill:
-        raise DomainError(f"Auto Refill is not available on {terms.plan.value}", "W15")
+    # On a plan without Auto Refill (Free) the settings wait, dormant, for an
+    # upgrade: `_refill_possible` never fires them there (W15).
+    del terms
     if refill["amount_usd"] < 10:
         raise DomainError("an Auto Refill buys at least $10 (1,000 credits)", "W15")
     if refill["monthly_max_usd"] < refill["amount_usd"]:

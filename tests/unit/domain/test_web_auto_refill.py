@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from domain_kit import DAY_US, HOUR_US, at, kinds, only, recorded, web_task
 
-from ledger.application import Ledger
+from ledger.application import Ledger, plan_terms
 from ledger.domain.errors import DomainError
 from ledger.domain.types import Plan, RefusalReason
 from ledger.domain.web import WebWorkspace
@@ -101,9 +101,19 @@ def test_w15_a_refill_blocked_in_one_month_fires_in_the_next_within_one_run(
     assert ws.balance == 300 - 8 * 25 + 1000
 
 
-def test_w15_auto_refill_is_not_available_on_free(ledger: Ledger, book: PriceBook) -> None:
-    with pytest.raises(DomainError, match="W15"):
-        ledger.open_workspace("w", START, book, Plan.FREE, refill=REFILL)
+def test_w15_auto_refill_is_not_available_on_free_and_wakes_up_after_an_upgrade(
+    ledger: Ledger, book: PriceBook
+) -> None:
+    ws = ledger.open_workspace("w", START, book, Plan.FREE, refill=REFILL)
+    # Free: 125 credits; five 25-credit generations would go below the trigger, but
+    # Auto Refill is not available on Free (W15), so the sixth is simply refused.
+    ws.generate(at(2027, 1, 2), HOUR_US, 6, web_task(book, "gen4_turbo", seconds=5))
+    assert refills(ws) == []
+    assert ws.balance == 0
+    ws.change_plan(at(2027, 1, 3), plan_terms(book, Plan.STANDARD))
+    ws.generate(at(2027, 1, 4), 0, 1, web_task(book, "gen4_turbo", seconds=5))
+    # Standard: 625 - 25 = 600 > trigger 100: no refill yet; the settings are live.
+    assert ws.refill is not None and ws.plan_terms.auto_refill
 
 
 @pytest.mark.parametrize(
