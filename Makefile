@@ -15,19 +15,27 @@ help: ## List the targets with what they do
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,postgres]'
 	@touch $(STAMP)
 
 .PHONY: install
-install: $(STAMP) ## Create .venv from nothing and install the project with its dev dependencies
+install: $(STAMP) ## Create .venv from nothing and install the project with its dev and postgres dependencies
 
 .PHONY: demo
 demo: $(STAMP) ## Replay a bundled example scenario and print its summary
 	$(BIN)/credit-ledger run $(DEMO)
 
 .PHONY: test
-test: $(STAMP) ## Run the whole test suite
+test: $(STAMP) ## Run the whole test suite (the PostgreSQL suites start their own server)
 	$(BIN)/python -m pytest -q
+
+.PHONY: pg-up
+pg-up: ## Start a throwaway PostgreSQL on a free loopback port; tests use it while it runs
+	$(PYTHON) scripts/pgcluster.py up
+
+.PHONY: pg-down
+pg-down: ## Stop the throwaway PostgreSQL and delete its folder
+	$(PYTHON) scripts/pgcluster.py down
 
 .PHONY: lint
 lint: $(STAMP) ## ruff (lint and format check), without changing files
@@ -48,6 +56,14 @@ check: lint typecheck contracts test ## Everything CI cares about: ruff, mypy --
 .PHONY: bench
 bench: $(STAMP) ## Run the benchmarks and print their figures
 	$(BIN)/python benchmarks/replay_bench.py
+
+.PHONY: bench-store
+bench-store: $(STAMP) ## Replay and projection of the busy year on SQLite and on PostgreSQL
+	$(BIN)/python benchmarks/store_bench.py
+
+.PHONY: golden
+golden: $(STAMP) ## Regenerate the golden files of the example scenarios
+	$(BIN)/python -m ledger.testing.golden scenarios/examples tests/golden
 
 .PHONY: format
 format: $(STAMP) ## Rewrite files with ruff's formatter and safe fixes

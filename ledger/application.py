@@ -10,6 +10,7 @@ from memory, stamped with the simulated instant.
 from __future__ import annotations
 
 import dataclasses
+import os
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,7 +18,7 @@ from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any, cast
-from urllib.parse import unquote, urlsplit
+from urllib.parse import parse_qsl, unquote, urlsplit
 from uuid import NAMESPACE_URL, UUID, uuid5
 
 from eventsourcing.application import Application
@@ -164,21 +165,34 @@ def tier_rules(book: PriceBook) -> list[TierRule]:
 
 
 def store_env(store: str | Path) -> dict[str, str]:
-    """Configuration for a store: 'memory', a SQLite file path, or a PostgreSQL URL."""
+    """Configuration for a store: 'memory', a SQLite file path, or a PostgreSQL URL.
+
+    A PostgreSQL URL may end in ``?schema=NAME`` (the tables live in that
+    schema, which must exist) and ``create_table=false`` (a reader that must
+    not create tables); ``ledger.pgstore`` gives each run its own schema.
+    Without a password in the URL, ``PGPASSWORD`` or ``~/.pgpass`` supply it.
+    """
     text = str(store)
     if text == "memory":
         return {"PERSISTENCE_MODULE": "eventsourcing.popo"}
     if text.startswith(("postgresql://", "postgres://")):
         url = urlsplit(text)
+        query = dict(parse_qsl(url.query))
         env = {
             "PERSISTENCE_MODULE": "eventsourcing.postgres",
-            "POSTGRES_DBNAME": url.path.lstrip("/") or "postgres",
+            "POSTGRES_DBNAME": unquote(url.path.lstrip("/")) or "postgres",
             "POSTGRES_HOST": url.hostname or "127.0.0.1",
             "POSTGRES_PORT": str(url.port or 5432),
             "POSTGRES_USER": unquote(url.username or "postgres"),
-            "POSTGRES_PASSWORD": unquote(url.password or ""),
-            "CREATE_TABLE": "true",
+            "POSTGRES_PASSWORD": unquote(url.password or "") or os.environ.get("PGPASSWORD", ""),
+            "POSTGRES_CONNECT_TIMEOUT": "10",
+            # One command reads or writes one run from one thread: a small pool.
+            "POSTGRES_POOL_SIZE": "1",
+            "POSTGRES_MAX_OVERFLOW": "4",
+            "CREATE_TABLE": query.get("create_table", "true"),
         }
+        if query.get("schema"):
+            env["POSTGRES_SCHEMA"] = query["schema"]
         return env
     return {
         "PERSISTENCE_MODULE": "eventsourcing.sqlite",

@@ -5,6 +5,14 @@ projection (``ledger.duckdb``) and ``run.json`` (what was replayed; nothing
 from the wall clock). A run is built in a hidden sibling folder and swapped
 into place only when it is complete, so bad input writes nothing and a run
 that fails midway leaves the previous run intact.
+
+With a team store (``store``: a PostgreSQL URL, ``ledger.pgstore``) the
+events live in the run's schema of the shared database, and the run folder
+keeps the DuckDB projection and ``run.json`` (the store URL masked, the
+run's generation, how far it is projected). Opening a run of a team store
+that the folder does not hold yet, or holds at an older generation,
+projects it from the database first, resuming where a stopped projection
+left off. One writer per run on either kind of store (``ledger.stores``).
 """
 
 from __future__ import annotations
@@ -14,18 +22,19 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from ledger import stores
 from ledger.application import Ledger
 from ledger.domain.time import utc
 from projections.projector import Projector
 from scenarios.engine import ReplayOptions, ReplayStats, replay
 from scenarios.loader import LoadedScenario, load_scenario
 
-EVENTS_FILE = "events.sqlite"
+EVENTS_FILE = stores.EVENTS_FILE
 DUCKDB_FILE = "ledger.duckdb"
 META_FILE = "run.json"
 
@@ -46,6 +55,9 @@ class RunInfo:
     per_task: bool
     accounts: list[dict[str, str]]
     stats: dict[str, Any]
+    # A team store's URL, password included: in memory only, never in a repr or a file.
+    store: str | None = field(default=None, repr=False)  # None: the folder's SQLite file
+    generation: str | None = None  # a team store's run generation
 
     @property
     def events_path(self) -> Path:
@@ -56,7 +68,13 @@ class RunInfo:
         return self.folder / DUCKDB_FILE
 
     def ledger(self) -> Ledger:
-        return Ledger(self.events_path, run=self.run)
+        return stores.open_ledger(self.store, self.folder, self.run)
+
+    @property
+    def window_end(self) -> datetime:
+        """The end of the projected window: the scenario's, or where ``--until`` stopped it."""
+        stopped = self.stats.get("stopped_at")
+        return min(self.end, datetime.fromisoformat(stopped)) if stopped else self.end
 
 
 def default_run_dir(scenario_path: Path) -> Path:
@@ -73,10 +91,13 @@ def run_scenario(
     progress: Callable[[datetime], None] | None = None,
     project: bool = True,
     run_name: str | None = None,
+    store: str | None = None,
 ) -> RunInfo:
     """Validate, replay and project a scenario into ``run_dir``; replace it atomically.
 
-    Raises ``ScenarioError`` (nothing written) for bad input.
+    ``store``: None for the folder's own SQLite file, or a team store's URL.
+    Raises ``ScenarioError`` (nothing written) for bad input, ``RunBusyError``
+    (nothing written) when another writer is writing the same run.
     """
     loaded = loaded or load_scenario(scenario_path)
     run_dir = run_dir or default_run_dir(scenario_path)
@@ -86,8 +107,10 @@ def run_scenario(
     parent = run_dir.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{run_name}.building-", dir=parent))
+    build: stores.Build | None = None
     try:
-        ledger = Ledger(staging / EVENTS_FILE, run=run_name)
+        build = stores.open_build(store, run_name, run_dir, staging)
+        ledger = build.ledger()
         scenario = loaded.scenario
         stats = replay(
             scenario,
@@ -112,22 +135,28 @@ def run_scenario(
             "accounts": accounts,
             "stats": _stats_dict(stats),
         }
-        (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+        position = None
         if project:
             window_end = min(scenario.end, stats.stopped_at or scenario.end)
-            projector = Projector(
-                Ledger(staging / EVENTS_FILE, run=run_name),
-                staging / DUCKDB_FILE,
-                scenario.start,
-                window_end,
-            )
+            projected = build.ledger()
+            projector = Projector(projected, staging / DUCKDB_FILE, scenario.start, window_end)
             projector.project()
+            position = projector.position
             projector.close()
+            projected.close()
+        local = meta | build.record(position)
+        (staging / META_FILE).write_text(json.dumps(local, indent=2) + "\n", encoding="utf-8")
+        build.commit(meta)
         _swap_into_place(staging, run_dir)
     except BaseException:
+        if build is not None:
+            build.abort()
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    return open_run(run_dir)
+    finally:
+        if build is not None:
+            build.close()
+    return open_run(run_dir, store=store, run=run_name, project=project)
 
 
 def _stats_dict(stats: ReplayStats) -> dict[str, Any]:
@@ -153,13 +182,34 @@ def _swap_into_place(staging: Path, run_dir: Path) -> None:
         os.replace(staging, run_dir)
 
 
-def open_run(run_dir: Path) -> RunInfo:
+def open_run(
+    run_dir: Path, *, store: str | None = None, run: str | None = None, project: bool = True
+) -> RunInfo:
+    """A finished run: from ``run_dir``, or from a team store (``run``: its name).
+
+    From a team store, ``project=True`` first brings the folder's DuckDB
+    projection up to the run's current generation (``sql``, ``export``, the
+    summary need it; ``balance`` and ``events`` read the store itself).
+    """
+    if store is not None:
+        return _open_team_run(run_dir, store, run or run_dir.name, project)
     meta_path = run_dir / META_FILE
     if not meta_path.is_file():
         raise RunNotFoundError(
             f"no finished run in {run_dir} (run `credit-ledger run SCENARIO --dir {run_dir}` first)"
         )
     meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    if meta.get("store"):
+        raise RunNotFoundError(
+            f"{run_dir} holds run {meta['run']!r} of the team store {meta['store']}: "
+            "pass --store (or set CREDIT_LEDGER_STORE) to read it"
+        )
+    return _info(run_dir, meta)
+
+
+def _info(
+    run_dir: Path, meta: dict[str, Any], store: str | None = None, generation: str | None = None
+) -> RunInfo:
     return RunInfo(
         folder=run_dir,
         run=meta["run"],
@@ -171,4 +221,168 @@ def open_run(run_dir: Path) -> RunInfo:
         per_task=bool(meta["per_task"]),
         accounts=list(meta["accounts"]),
         stats=dict(meta["stats"]),
+        store=store,
+        generation=generation,
     )
+
+
+# ------------------------------------------------------------- team stores
+
+
+def _read_meta(run_dir: Path) -> dict[str, Any] | None:
+    path = run_dir / META_FILE
+    return dict(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else None
+
+
+def _write_meta(run_dir: Path, meta: dict[str, Any]) -> None:
+    """Replace ``run.json`` at once (a reader never sees half of it)."""
+    temporary = run_dir / f".{META_FILE}.{os.getpid()}"
+    temporary.write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+    os.replace(temporary, run_dir / META_FILE)
+
+
+def _open_team_run(run_dir: Path, store: str, run: str, project: bool) -> RunInfo:
+    team = stores.postgres(store)
+    for _ in range(3):  # a run replaced while we projected it is projected again
+        record = team.find(run)
+        if record is None:
+            raise RunNotFoundError(
+                f"no run named {run!r} in {team.label} (`credit-ledger runs` lists them)"
+            )
+        info = _info(run_dir, record.meta, store=store, generation=record.generation)
+        if not project:
+            return info
+        local = _read_meta(run_dir)
+        if local is not None and local.get("store") != team.label:
+            raise RunNotFoundError(
+                f"{run_dir} holds another run ({local.get('run')!r} of "
+                f"{local.get('store') or 'its own SQLite file'}): choose a folder with --dir"
+            )
+        if (
+            local is not None
+            and local.get("generation") == record.generation
+            and local.get("projected_to") == record.last_notification_id
+            and info.duckdb_path.is_file()
+        ):
+            return info
+        _project_from_team_store(info, record.meta, local, team.label)
+        current = team.find(run)
+        if current is not None and current.generation == record.generation:
+            return info
+    raise stores.StoreError(f"run {run!r} kept being replaced while it was projected: try again")
+
+
+def _project_from_team_store(
+    info: RunInfo, meta: dict[str, Any], local: dict[str, Any] | None, label: str
+) -> None:
+    """Bring the folder's DuckDB projection to the run's generation, exactly once.
+
+    The same generation resumes from the projection's tracking position (a
+    projection stopped midway loses and repeats nothing); another generation
+    is another event log, so its projection starts over.
+    """
+    folder = info.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    header = meta | {"store": label, "generation": info.generation}
+    if local is None or local.get("generation") != info.generation:
+        for path in (info.duckdb_path, info.duckdb_path.with_name(f"{DUCKDB_FILE}.wal")):
+            path.unlink(missing_ok=True)
+        _write_meta(folder, header | {"projected_to": None})
+    ledger = info.ledger()
+    try:
+        with Projector(ledger, info.duckdb_path, info.start, info.window_end) as projector:
+            projector.project()
+            position = projector.position
+    finally:
+        ledger.close()
+    _write_meta(folder, header | {"projected_to": position})
+
+
+@dataclass(frozen=True, slots=True)
+class RunListing:
+    """One finished run of a store, as ``credit-ledger runs`` lists it."""
+
+    run: str
+    name: str
+    start: datetime
+    end: datetime
+    events: int
+    where: str  # the run folder, or the run's schema in the team store
+    written_at: datetime | None = None
+    written_by: str | None = None
+
+
+def list_runs(store: str | None, runs_dir: Path = Path("runs")) -> list[RunListing]:
+    """Every finished run: the run folders under ``runs_dir``, or a team store's registry."""
+    if store is not None:
+        return [
+            RunListing(
+                run=r.name,
+                name=str(r.meta.get("name", "")),
+                start=datetime.fromisoformat(r.meta["start"]),
+                end=datetime.fromisoformat(r.meta["end"]),
+                events=r.last_notification_id,
+                where=r.schema,
+                written_at=r.written_at,
+                written_by=r.written_by,
+            )
+            for r in stores.postgres(store).runs()
+        ]
+    listings = []
+    for folder in sorted(runs_dir.glob("*")) if runs_dir.is_dir() else []:
+        meta = _read_meta(folder) if folder.is_dir() else None
+        if meta is None or meta.get("store"):
+            continue
+        listings.append(
+            RunListing(
+                run=str(meta["run"]),
+                name=str(meta["name"]),
+                start=datetime.fromisoformat(meta["start"]),
+                end=datetime.fromisoformat(meta["end"]),
+                events=int(meta["stats"]["events"]),
+                where=str(folder),
+            )
+        )
+    return listings
+
+
+def remove_run(store: str | None, run: str, run_dir: Path) -> list[str]:
+    """Delete a finished run (and, for a team store, the folder's projection of it).
+
+    Returns what was done, one line each. Raises ``RunNotFoundError`` when
+    there was nothing to delete, ``RunBusyError`` when a writer holds the
+    run folder.
+    """
+    done: list[str] = []
+    if store is not None:
+        team = stores.postgres(store)
+        removal = team.remove(run)
+        if removal.removed:
+            done.append(f"removed run {run!r} from {team.label}")
+        if removal.stale_build:
+            done.append(f"removed what a stopped writer of {run!r} had left behind")
+        if removal.building:
+            done.append(f"a writer is building {run!r} right now: it was left alone")
+        local = _read_meta(run_dir)
+        if local is not None and local.get("store") == team.label and local.get("run") == run:
+            _remove_folder(run_dir)
+            done.append(f"removed its projection in {run_dir}")
+        if not done:
+            raise RunNotFoundError(f"no run named {run!r} in {team.label}")
+        return done
+    local = _read_meta(run_dir)
+    if local is None or local.get("store"):
+        raise RunNotFoundError(f"no finished run in {run_dir}")
+    claim = stores.claim_folder(run, run_dir, run_dir)  # not while a writer replaces it
+    try:
+        _remove_folder(run_dir)
+    finally:
+        claim.close()
+    return [f"removed run {run!r} ({run_dir})"]
+
+
+def _remove_folder(run_dir: Path) -> None:
+    """Out of sight at once (one rename), then deleted."""
+    retired = run_dir.with_name(f".{run_dir.name}.removed-{os.getpid()}")
+    os.replace(run_dir, retired)
+    shutil.rmtree(retired, ignore_errors=True)

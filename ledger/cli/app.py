@@ -20,8 +20,17 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ledger.cli import output
+from ledger.cli.options import (
+    RunOption,
+    StoreOption,
+    open_selected_run,
+    resolve_store,
+    run_folder,
+    store_errors,
+)
 from ledger.domain.errors import DomainError
-from ledger.runs import RunInfo, RunNotFoundError, default_run_dir, open_run, run_scenario
+from ledger.runs import RunInfo, default_run_dir, run_scenario
+from ledger.stores import mask
 from scenarios.errors import ScenarioError
 from scenarios.loader import load_scenario
 
@@ -80,28 +89,10 @@ def _scenario_error(exc: ScenarioError) -> typer.Exit:
     return typer.Exit(EXIT_BAD_INPUT)
 
 
-def _resolve_dir(dir_: Path | None) -> Path:
-    if dir_ is not None:
-        return dir_
-    runs = Path("runs")
-    finished = (
-        sorted(p for p in runs.glob("*") if (p / "run.json").is_file()) if runs.is_dir() else []
-    )
-    if len(finished) == 1:
-        return finished[0]
-    if not finished:
-        raise _bad_input(
-            "error: no run found; run `credit-ledger run SCENARIO` first or pass --dir"
-        )
-    names = ", ".join(str(p) for p in finished)
-    raise _bad_input(f"error: several runs exist ({names}); choose one with --dir")
-
-
-def _open(dir_: Path | None) -> RunInfo:
-    try:
-        return open_run(_resolve_dir(dir_))
-    except RunNotFoundError as exc:
-        raise _bad_input(f"error: {exc}") from None
+def _open(
+    dir_: Path | None, store: str | None = None, run: str | None = None, *, project: bool = True
+) -> RunInfo:
+    return open_selected_run(dir_, store, run, project=project)
 
 
 @app.command()
@@ -115,8 +106,11 @@ def run(
         bool, typer.Option("--per-task", help="Record every task as its own event (slow).")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary.")] = False,
+    store: StoreOption = None,
+    run_name: RunOption = None,
 ) -> None:
     """Validate, replay into the event store, project into DuckDB, print a summary."""
+    url = resolve_store(store)
     until_at = parse_instant(until) if until else None
     try:
         loaded = load_scenario(scenario)
@@ -124,7 +118,7 @@ def run(
         raise _scenario_error(exc) from None
     for warning in loaded.warnings:
         err.print(str(warning), markup=False)
-    target = dir_ or default_run_dir(scenario)
+    target = run_folder(dir_, run_name) if run_name else (dir_ or default_run_dir(scenario))
     started = time.monotonic()  # wall time only decides whether to show a progress bar
     progress = Progress(
         TextColumn("replaying"),
@@ -150,13 +144,23 @@ def run(
                 )
 
         try:
-            info = run_scenario(
-                scenario, target, until=until_at, per_task=per_task, loaded=loaded, progress=tick
-            )
+            with store_errors(url):
+                info = run_scenario(
+                    scenario,
+                    target,
+                    until=until_at,
+                    per_task=per_task,
+                    loaded=loaded,
+                    progress=tick,
+                    run_name=run_name,
+                    store=url,
+                )
         except ScenarioError as exc:
             raise _scenario_error(exc) from None
     if not quiet:
         output.print_summary(info)
+        if url:
+            typer.echo(f"run {info.run!r} in the team store {mask(url)}")
 
 
 @app.command()
@@ -181,17 +185,20 @@ def balance(
     at: Annotated[str, typer.Option("--at", help="The instant (UTC).")],
     dir_: DirOption = None,
     format_: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
+    store: StoreOption = None,
+    run_name: RunOption = None,
 ) -> None:
     """Balances of one account at any instant of a finished run."""
-    info = _open(dir_)
+    info = _open(dir_, store, run_name, project=False)
     instant = parse_instant(at)
-    ledger = info.ledger()
-    try:
-        balances = ledger.balances_at(account, instant)
-    except DomainError as exc:
-        raise _bad_input(f"error: {exc}") from None
-    finally:
-        ledger.close()
+    with store_errors(info.store):
+        ledger = info.ledger()
+        try:
+            balances = ledger.balances_at(account, instant)
+        except DomainError as exc:
+            raise _bad_input(f"error: {exc}") from None
+        finally:
+            ledger.close()
     data = balances.as_dict()
     if format_ is TableFormat.json:
         typer.echo(json.dumps(data))
@@ -205,19 +212,22 @@ def events(
     since: Annotated[str | None, typer.Option("--since", help="From this instant.")] = None,
     until: Annotated[str | None, typer.Option("--until", help="Up to this instant.")] = None,
     dir_: DirOption = None,
+    store: StoreOption = None,
+    run_name: RunOption = None,
 ) -> None:
     """The audit trail of one account: one line per event with the balances after it."""
-    info = _open(dir_)
+    info = _open(dir_, store, run_name, project=False)
     since_at = parse_instant(since) if since else None
     until_at = parse_instant(until) if until else None
-    ledger = info.ledger()
-    try:
-        for line in output.audit_lines(ledger, account, since_at, until_at):
-            typer.echo(line)
-    except DomainError as exc:
-        raise _bad_input(f"error: {exc}") from None
-    finally:
-        ledger.close()
+    with store_errors(info.store):
+        ledger = info.ledger()
+        try:
+            for line in output.audit_lines(ledger, account, since_at, until_at):
+                typer.echo(line)
+        except DomainError as exc:
+            raise _bad_input(f"error: {exc}") from None
+        finally:
+            ledger.close()
 
 
 @app.command()
@@ -225,9 +235,11 @@ def sql(
     query: Annotated[str, typer.Argument(help="A read-only SQL query.")],
     dir_: DirOption = None,
     format_: Annotated[SqlFormat, typer.Option("--format")] = SqlFormat.table,
+    store: StoreOption = None,
+    run_name: RunOption = None,
 ) -> None:
     """Run a read-only SQL query on the run's DuckDB file."""
-    info = _open(dir_)
+    info = _open(dir_, store, run_name)
     try:
         columns, rows = output.read_only_query(info.duckdb_path, query)
     except output.QueryRefusedError as exc:
@@ -240,11 +252,13 @@ def export(
     dest: Annotated[Path, typer.Argument(help="The folder to write one file per table into.")],
     to: Annotated[str, typer.Option("--to", help="parquet or csv")] = "parquet",
     dir_: DirOption = None,
+    store: StoreOption = None,
+    run_name: RunOption = None,
 ) -> None:
     """Write every table of the run's DuckDB file as Parquet or CSV."""
     if to not in {"parquet", "csv"}:
         raise _bad_input(f"error: --to must be parquet or csv, not {to!r}")
-    info = _open(dir_)
+    info = _open(dir_, store, run_name)
     written = output.export_tables(info.duckdb_path, dest, to)
     for path in written:
         typer.echo(str(path))
@@ -252,3 +266,9 @@ def export(
 
 def main(argv: list[str] | None = None) -> Any:
     return app(args=argv if argv is not None else sys.argv[1:], prog_name="credit-ledger")
+
+
+__import__("ledger.cli.checks", fromlist=["register"]).register(app)  # the `check` command
+__import__("ledger.cli.report", fromlist=["register"]).register(app)  # the `report` command
+__import__("ledger.cli.teams", fromlist=["register"]).register(app)  # `runs`, `runs rm`
+__import__("ledger.cli.decide", fromlist=["register"]).register(app)  # `compare`, `diff`

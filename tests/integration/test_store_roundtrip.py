@@ -1,5 +1,6 @@
-"""Every stored event type survives a SQLite round trip with its types intact,
-and a snapshotted aggregate reads back equal to the one in memory."""
+"""Every stored event type survives a round trip through the store with its types
+intact, and a snapshotted aggregate reads back equal to the one in memory: on
+SQLite and on PostgreSQL (the ``store`` fixture, tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -116,14 +117,14 @@ def assert_same(a: Any, b: Any, path: str = "") -> None:
         assert a == b, path
 
 
-def test_every_event_type_round_trips_through_sqlite(tmp_path: Path) -> None:
-    app = Ledger(tmp_path / "ledger.db", run="roundtrip")
+def test_every_event_type_round_trips_through_the_store(store: str | Path) -> None:
+    app = Ledger(store, run="roundtrip")
     ws = a_workspace_history(app)
     org = an_organization_history(app)
     originals = {ws.id: list(ws.pending_events), org.id: list(org.pending_events)}
     app.flush()
 
-    fresh = Ledger(tmp_path / "ledger.db", run="roundtrip")
+    fresh = Ledger(store, run="roundtrip")
     for aggregate_id, events in originals.items():
         stored = list(fresh.events.get(aggregate_id))
         assert len(stored) == len(events)
@@ -145,12 +146,12 @@ def test_the_event_type_census_finds_the_known_types() -> None:
     assert not ({"Event", "Created"} & (web | api))
 
 
-def test_reading_back_rebuilds_aggregates_equal_to_memory(tmp_path: Path) -> None:
-    app = Ledger(tmp_path / "ledger.db", run="roundtrip")
+def test_reading_back_rebuilds_aggregates_equal_to_memory(store: str | Path) -> None:
+    app = Ledger(store, run="roundtrip")
     ws = a_workspace_history(app)
     org = an_organization_history(app)
     app.flush()
-    fresh = Ledger(tmp_path / "ledger.db", run="roundtrip")
+    fresh = Ledger(store, run="roundtrip")
     for aggregate in (ws, org):
         read = fresh.repository.get(aggregate.id)
         assert type(read) is type(aggregate)
@@ -159,9 +160,9 @@ def test_reading_back_rebuilds_aggregates_equal_to_memory(tmp_path: Path) -> Non
 
 @pytest.mark.parametrize("flush_every_month", [False, True])
 def test_a_workspace_past_200_events_is_snapshotted_and_reads_back_equal(
-    tmp_path: Path, flush_every_month: bool
+    store: str | Path, flush_every_month: bool
 ) -> None:
-    app = Ledger(tmp_path / "ledger.db", run="snap")
+    app = Ledger(store, run="snap")
     ws = app.open_workspace("busy", START, BOOK, Plan.STANDARD)
     ws.purchase_credits(START, 50_000)
     while ws.version <= SNAPSHOT_INTERVAL + 20:
@@ -182,7 +183,7 @@ def test_a_workspace_past_200_events_is_snapshotted_and_reads_back_equal(
     stamped = list(app.events.get(ws.id))[snapshot.originator_version - 1].timestamp
     assert snapshot.timestamp == stamped  # the simulated instant, not the wall clock (S03)
 
-    fresh = Ledger(tmp_path / "ledger.db", run="snap")
+    fresh = Ledger(store, run="snap")
     read = fresh.repository.get(ws.id)
     assert_same(vars(ws), vars(read), "busy")
     # The same state as folding every event from the first, without the snapshot.

@@ -1,4 +1,6 @@
-"""One rich ledger (SQLite) and its projection (DuckDB), built once per session.
+"""One rich ledger and its projection (DuckDB), built once per session per store:
+an SQLite file and a PostgreSQL schema (``BACKENDS``, tests/conftest.py), so
+every test that reads them runs on both.
 
 Tests only read them; a test that writes builds its own.
 """
@@ -15,26 +17,31 @@ from projection_kit import END, START, RichLedger
 
 from ledger.application import Ledger
 from projections.projector import Projector
+from tests.conftest import BACKENDS, PgServer
 
 
 @dataclass(frozen=True)
 class Projected:
     app: Ledger
-    ledger_path: Path
+    ledger_path: str | Path  # an SQLite file, or a PostgreSQL URL (?schema=)
     duckdb_path: Path
     conn: duckdb.DuckDBPyConnection
     names: list[str]
 
 
-@pytest.fixture(scope="session")
-def projected(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Projected]:
+@pytest.fixture(scope="session", params=BACKENDS)
+def projected(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[Projected]:
     folder = tmp_path_factory.mktemp("rich")
-    app = Ledger(folder / "events.sqlite", run="rich")
+    store: str | Path = folder / "events.sqlite"
+    if request.param == "postgresql":
+        server: PgServer = request.getfixturevalue("pg_server")
+        store = server.schema()
+    app = Ledger(store, run="rich")
     rich = RichLedger(app)
     rich.run_until(END)
     projector = Projector(app, folder / "ledger.duckdb", START, END)
     projector.project()
-    yield Projected(
-        app, folder / "events.sqlite", folder / "ledger.duckdb", projector.conn, rich.names
-    )
+    yield Projected(app, store, folder / "ledger.duckdb", projector.conn, rich.names)
     projector.close()

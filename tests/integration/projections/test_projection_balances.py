@@ -40,10 +40,10 @@ def test_s05_balance_at_matches_the_ledger_at_random_instants_and_inside_runs(
 
 
 @pytest.fixture
-def one_run(tmp_path: Path) -> tuple[Ledger, Projector]:
+def one_run(tmp_path: Path, store: str | Path) -> tuple[Ledger, Projector]:
     """625 plan + 1,000 purchased credits, then 10 generations of 100 every 10
     minutes from 12:00, the third one (12:20) refunded."""
-    app = Ledger(tmp_path / "events.sqlite", run="one-run")
+    app = Ledger(store, run="one-run")
     noon = datetime(2027, 3, 1, 12, tzinfo=UTC)
     ws = app.open_workspace("studio", datetime(2027, 3, 1, tzinfo=UTC), BOOK, Plan.STANDARD)
     ws.purchase_credits(datetime(2027, 3, 1, 1, tzinfo=UTC), 1000)

@@ -54,8 +54,10 @@ def test_end_of_day_balances_are_the_ledger_s_at_the_day_s_last_instant(
         assert plan_name == (expected.plan_name.value if expected.plan_name else None)
 
 
-def test_monthly_summary_of_a_small_ledger_is_the_hand_computed_one(tmp_path: Path) -> None:
-    app = Ledger(tmp_path / "events.sqlite", run="small")
+def test_monthly_summary_of_a_small_ledger_is_the_hand_computed_one(
+    tmp_path: Path, store: str | Path
+) -> None:
+    app = Ledger(store, run="small")
     t = lambda month, day, hour=0, minute=0: datetime(2027, month, day, hour, minute, tzinfo=UTC)  # noqa: E731
     ws = app.open_workspace("w", t(1, 15, 10), BOOK, Plan.STANDARD)  # 625 credits, $15
     ws.purchase_credits(t(1, 20, 12), 1000)  # $10

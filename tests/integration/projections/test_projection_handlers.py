@@ -98,11 +98,11 @@ def test_an_event_without_a_handler_stops_the_projection_before_its_batch(
         assert p.position % 50 == 0  # whole batches only
 
 
-def test_a_store_written_by_another_run_is_refused(tmp_path: Path) -> None:
-    writer = Ledger(tmp_path / "events.sqlite", run="acme-2027")
+def test_a_store_written_by_another_run_is_refused(tmp_path: Path, store: str | Path) -> None:
+    writer = Ledger(store, run="acme-2027")
     writer.open_workspace("studio", START, BOOK, Plan.STANDARD)
     writer.flush()
-    reader = Ledger(tmp_path / "events.sqlite", run="acme-2028")
+    reader = Ledger(store, run="acme-2028")
     with (
         Projector(reader, tmp_path / "ledger.duckdb", START, END) as projector,
         pytest.raises(ProjectionError, match="not recorded by run 'acme-2028'"),

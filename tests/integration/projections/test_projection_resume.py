@@ -117,8 +117,10 @@ def test_a_crash_in_every_batch_loses_and_duplicates_nothing(
     assert tables == rebuilt(projected.app, tmp_path / "clean.duckdb")
 
 
-def test_projecting_a_growing_ledger_in_steps_equals_one_rebuild(tmp_path: Path) -> None:
-    app = Ledger(tmp_path / "events.sqlite", run="growing")
+def test_projecting_a_growing_ledger_in_steps_equals_one_rebuild(
+    tmp_path: Path, store: str | Path
+) -> None:
+    app = Ledger(store, run="growing")
     rich = RichLedger(app)
     path = tmp_path / "ledger.duckdb"
     with Projector(app, path, START, END, batch_size=30) as projector:

@@ -1,0 +1,119 @@
+"""``credit-ledger check``: replay scenarios and evaluate their ``expect`` blocks.
+
+A thin layer over ``ledger.checks``. Exit codes follow scenario-format.md:
+0 every expectation holds, 1 one failed, 2 bad input (every problem of the
+file on stderr, exactly as ``run`` prints them, and nothing written).
+"""
+
+from __future__ import annotations
+
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+
+from ledger.checks import CheckReport, evaluate, write_junit
+from ledger.runs import default_run_dir, run_scenario
+from scenarios.errors import ScenarioError
+from scenarios.loader import LoadedScenario, load_scenario
+
+EXIT_OK, EXIT_EXPECT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+class CheckFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def _print_problems(exc: ScenarioError) -> None:
+    # The same lines as `run` prints for a file it cannot replay.
+    count = len(exc.problems)
+    err.print(f"error: {count} problem{'s' if count != 1 else ''} found", markup=False)
+    for problem in exc.problems:
+        err.print(str(problem), markup=False)
+
+
+def _run_dir(scenario: Path, dir_: Path | None, several: bool) -> Path:
+    if dir_ is None:
+        return default_run_dir(scenario)
+    return dir_ / scenario.stem if several else dir_
+
+
+def check(
+    scenarios: Annotated[
+        list[Path],
+        typer.Argument(
+            help="One or more scenario YAML files.", metavar="SCENARIO", show_default=False
+        ),
+    ],
+    dir_: Annotated[
+        Path | None,
+        typer.Option(
+            "--dir",
+            help="The run folder (default: runs/<scenario file stem>); "
+            "with several scenarios, each runs in DIR/<scenario file stem>.",
+        ),
+    ] = None,
+    format_: Annotated[
+        CheckFormat,
+        typer.Option("--format", help="table: each failure, then a summary; json: every result."),
+    ] = CheckFormat.table,
+    junit: Annotated[
+        Path | None,
+        typer.Option("--junit", help="Also write a JUnit XML report to this file."),
+    ] = None,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="List the expectations that hold too.")
+    ] = False,
+) -> None:
+    """Replay each scenario and evaluate every `expect`; print each failure with
+    expected vs actual and the account's last events (exit 1 when one fails)."""
+    loaded: list[tuple[Path, LoadedScenario]] = []
+    bad = False
+    for path in scenarios:
+        try:
+            loaded.append((path, load_scenario(path)))
+        except ScenarioError as exc:
+            _print_problems(exc)
+            bad = True
+    if bad:
+        raise typer.Exit(EXIT_BAD_INPUT)
+    reports: list[CheckReport] = []
+    several = len(loaded) > 1
+    for path, scenario in loaded:
+        try:
+            info = run_scenario(path, _run_dir(path, dir_, several), loaded=scenario)
+        except ScenarioError as exc:
+            _print_problems(exc)
+            raise typer.Exit(EXIT_BAD_INPUT) from None
+        reports.append(evaluate(info, scenario))
+    if junit is not None:
+        write_junit(reports, junit)
+    passed = all(r.passed for r in reports)
+    if format_ is CheckFormat.json:
+        typer.echo(
+            json.dumps(
+                {
+                    "passed": passed,
+                    "expectations": sum(len(r.results) for r in reports),
+                    "failures": sum(len(r.failures) for r in reports),
+                    "scenarios": [r.as_dict() for r in reports],
+                }
+            )
+        )
+    else:
+        for report in reports:
+            shown = report.results if verbose else report.failures
+            for result in shown:
+                typer.echo(result.describe() if not result.passed else f"ok   {result.headline()}")
+            typer.echo(report.summary())
+    raise typer.Exit(EXIT_OK if passed else EXIT_EXPECT_FAILED)
+
+
+def register(app: typer.Typer) -> None:
+    """Add ``check`` to the ``credit-ledger`` application."""
+    app.command(name="check")(check)

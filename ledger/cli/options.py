@@ -1,0 +1,172 @@
+"""Where a command's run lives: the options every run-reading or run-writing command shares.
+
+- ``--store URL`` (or ``CREDIT_LEDGER_STORE``): absent for the SQLite file in
+  the run folder (the default), or ``postgresql://user@host:port/db`` for a
+  team store shared by many runs and many users.
+- ``--run NAME``: the run's name. Writing, it defaults to the scenario file's
+  stem; reading, to the only run there is.
+- ``--dir DIR`` (each command declares its own): the local run folder,
+  ``runs/<run name>`` by default. With a team store it holds the run's DuckDB
+  projection and ``run.json``.
+
+Use them the same way in every command::
+
+    def my_command(..., dir_: DirOption = None, store: StoreOption = None,
+                   run: RunOption = None) -> None:
+        info = open_selected_run(dir_, store, run)      # exit 2 with a clear message
+        with store_errors(store):                       # store failures: exit 2, masked
+            ...
+
+A store URL's password never reaches the screen: messages show ``mask(url)``
+and the driver's errors are scrubbed (``ledger.stores``).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from eventsourcing.persistence import PersistenceError
+from rich.console import Console
+
+from ledger.runs import RunInfo, RunNotFoundError, open_run
+from ledger.stores import STORE_ENV, StoreError, describe, normalize, postgres, scrub
+
+EXIT_BAD_INPUT = 2
+RUNS_DIR = Path("runs")
+MAX_RUN_NAME = 120
+err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def check_run_name(value: str | None) -> str | None:
+    """A run name is also a folder name (runs/NAME) and a schema's: keep it plain."""
+    if value is None:
+        return None
+    if (
+        not value
+        or value != value.strip()
+        or len(value) > MAX_RUN_NAME
+        or not value.isprintable()
+        or value.startswith(".")
+        or any(c in value for c in "/\\")
+    ):
+        raise typer.BadParameter(
+            f"{value!r} is not a usable run name (printable, no '/' or '\\', "
+            f"not starting with '.', at most {MAX_RUN_NAME} characters)"
+        )
+    return value
+
+
+StoreOption = Annotated[
+    str | None,
+    typer.Option(
+        "--store",
+        envvar=STORE_ENV,
+        show_envvar=True,
+        show_default=False,
+        metavar="URL",
+        help="Where the events live: postgresql://user@host:port/db for a team store "
+        "shared by many runs and users; absent: an SQLite file in the run folder.",
+    ),
+]
+
+RunOption = Annotated[
+    str | None,
+    typer.Option(
+        "--run",
+        metavar="NAME",
+        callback=check_run_name,
+        help="The run's name: many runs live side by side in one store. Default: the "
+        "scenario file's stem when writing, the only run when reading.",
+    ),
+]
+
+
+def _bad_input(message: str) -> typer.Exit:
+    err.print(message, markup=False)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def resolve_store(store: str | None) -> str | None:
+    """The store named by ``--store``/``CREDIT_LEDGER_STORE``: None means SQLite."""
+    try:
+        return normalize(store)
+    except StoreError as exc:
+        raise _bad_input(f"error: {exc}") from None
+
+
+@contextmanager
+def store_errors(store: str | None) -> Iterator[None]:
+    """A store that fails (unreachable, busy, missing run): exit 2 and a masked message."""
+    try:
+        yield
+    except (StoreError, RunNotFoundError) as exc:
+        raise _bad_input(f"error: {scrub(str(exc), *([store] if store else []))}") from None
+    except PersistenceError as exc:
+        detail = scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
+        if store:
+            detail = scrub(detail, store)
+        raise _bad_input(f"error: the store {describe(store)} failed: {detail}") from None
+
+
+def run_folder(dir_: Path | None, run: str) -> Path:
+    return dir_ if dir_ is not None else RUNS_DIR / run
+
+
+def only_finished_folder() -> Path:
+    """The one finished SQLite run under runs/, when no run was named."""
+    finished = [
+        folder
+        for folder in (sorted(RUNS_DIR.glob("*")) if RUNS_DIR.is_dir() else [])
+        if (folder / "run.json").is_file()
+        and not json.loads((folder / "run.json").read_text(encoding="utf-8")).get("store")
+    ]
+    if len(finished) == 1:
+        return finished[0]
+    if not finished:
+        raise _bad_input(
+            "error: no run found; run `credit-ledger run SCENARIO` first or pass --dir"
+        )
+    names = ", ".join(str(p) for p in finished)
+    raise _bad_input(f"error: several runs exist ({names}); choose one with --run or --dir")
+
+
+def only_team_run(store: str) -> str:
+    """The one run of a team store, when no run was named."""
+    team = postgres(store)
+    names = [r.name for r in team.runs()]
+    if len(names) == 1:
+        return names[0]
+    if not names:
+        raise StoreError(f"no run in {team.label}; run `credit-ledger run SCENARIO --store ...`")
+    raise StoreError(f"several runs in {team.label} ({', '.join(names)}); choose one with --run")
+
+
+def open_selected_run(
+    dir_: Path | None, store: str | None, run: str | None, *, project: bool = True
+) -> RunInfo:
+    """The finished run the options name, or exit 2 with a message saying why not.
+
+    ``project=False`` (``balance``, ``events``) skips bringing a team run's
+    local DuckDB projection up to date: those commands read the store itself.
+    """
+    url = resolve_store(store)
+    with store_errors(url):
+        if url is None:
+            if dir_ is None and run is None:
+                dir_ = only_finished_folder()
+            return open_run(run_folder(dir_, run or ""))
+        name = run or (_folder_run(dir_) if dir_ is not None else only_team_run(url))
+        return open_run(run_folder(dir_, name), store=url, run=name, project=project)
+
+
+def _folder_run(folder: Path) -> str:
+    """The run a folder holds a projection of (by its run.json), else the folder's name."""
+    meta = folder / "run.json"
+    if meta.is_file():
+        return str(json.loads(meta.read_text(encoding="utf-8")).get("run") or folder.name)
+    return folder.name
