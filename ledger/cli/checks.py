@@ -16,6 +16,13 @@ import typer
 from rich.console import Console
 
 from ledger.checks import CheckReport, evaluate, write_junit
+from ledger.cli.options import (
+    RunOption,
+    StoreOption,
+    resolve_store,
+    run_folder,
+    store_errors,
+)
 from ledger.runs import default_run_dir, run_scenario
 from scenarios.errors import ScenarioError
 from scenarios.loader import LoadedScenario, load_scenario
@@ -69,6 +76,8 @@ def check(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="List the expectations that hold too.")
     ] = False,
+    store: StoreOption = None,
+    run_name: RunOption = None,
 ) -> None:
     """Replay each scenario and evaluate every `expect`; print each failure with
     expected vs actual and the account's last events (exit 1 when one fails)."""
@@ -84,9 +93,14 @@ def check(
         raise typer.Exit(EXIT_BAD_INPUT)
     reports: list[CheckReport] = []
     several = len(loaded) > 1
+    url = resolve_store(store)
     for path, scenario in loaded:
+        # With several scenarios, --run NAME names each run NAME-<scenario file stem>.
+        name = f"{run_name}-{path.stem}" if run_name and several else run_name
+        folder = run_folder(dir_, name) if name else _run_dir(path, dir_, several)
         try:
-            info = run_scenario(path, _run_dir(path, dir_, several), loaded=scenario)
+            with store_errors(url):
+                info = run_scenario(path, folder, loaded=scenario, run_name=name, store=url)
         except ScenarioError as exc:
             _print_problems(exc)
             raise typer.Exit(EXIT_BAD_INPUT) from None

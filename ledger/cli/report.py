@@ -15,6 +15,14 @@ import typer
 from rich.console import Console
 
 from ledger.cli import output
+from ledger.cli.options import (
+    RunOption,
+    StoreOption,
+    open_selected_run,
+    resolve_store,
+    run_folder,
+    store_errors,
+)
 from ledger.report import write_report
 from ledger.runs import RunInfo, RunNotFoundError, default_run_dir, open_run, run_scenario
 from scenarios.errors import ScenarioError
@@ -38,7 +46,10 @@ def _scenario_error(exc: ScenarioError) -> typer.Exit:
     return typer.Exit(EXIT_BAD_INPUT)
 
 
-def _open_or_replay(target: Path, dir_: Path | None) -> RunInfo:
+def _open_or_replay(
+    target: Path, dir_: Path | None, store: str | None, run_name: str | None
+) -> RunInfo:
+    url = resolve_store(store)
     if not target.exists():
         raise _bad_input(f"error: {target}: no such scenario file or run folder")
     if target.is_dir():
@@ -46,6 +57,8 @@ def _open_or_replay(target: Path, dir_: Path | None) -> RunInfo:
             raise _bad_input(
                 f"error: {target} is a run folder; --dir only says where to replay a scenario file"
             )
+        if url is not None:
+            return open_selected_run(target, url, run_name)
         try:
             return open_run(target)
         except RunNotFoundError as exc:
@@ -54,7 +67,9 @@ def _open_or_replay(target: Path, dir_: Path | None) -> RunInfo:
         loaded = load_scenario(target)
         for warning in loaded.warnings:
             err.print(str(warning), markup=False)
-        return run_scenario(target, dir_ or default_run_dir(target), loaded=loaded)
+        folder = run_folder(dir_, run_name) if run_name else (dir_ or default_run_dir(target))
+        with store_errors(url):
+            return run_scenario(target, folder, loaded=loaded, run_name=run_name, store=url)
     except ScenarioError as exc:
         raise _scenario_error(exc) from None
 
@@ -83,11 +98,13 @@ def report(
             help="Where to replay a scenario file (default: runs/<scenario file stem>).",
         ),
     ] = None,
+    store: StoreOption = None,
+    run_name: RunOption = None,
 ) -> None:
     """Print a run's summary; with --html, also write a page of charts that opens offline."""
     if html is not None and html.is_dir():
         raise _bad_input(f"error: --html {html} is a folder; give the file to write")
-    info = _open_or_replay(target, dir_)
+    info = _open_or_replay(target, dir_, store, run_name)
     output.print_summary(info)
     if html is not None:
         try:

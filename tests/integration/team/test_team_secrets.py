@@ -38,6 +38,8 @@ INVOCATIONS: dict[str, list[list[str]]] = {
         ["SELECT * FROM accounts", "--run", "first", "--format", "json"],
     ],
     "export": [["{exports}", "--run", "first", "--to", "csv"]],
+    "check": [["{scenario}", "--run", "checked"]],
+    "report": [["{scenario}", "--run", "reported", "--html", "{exports}/report.html"]],
     "runs": [[], ["--format", "json"]],
     "runs rm": [["second"]],
 }
