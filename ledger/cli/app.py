@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ledger.cli import output
+from ledger.cli import checks, decide, output, report, teams
 from ledger.cli.options import (
     RunOption,
     StoreOption,
@@ -268,7 +268,7 @@ def main(argv: list[str] | None = None) -> Any:
     return app(args=argv if argv is not None else sys.argv[1:], prog_name="credit-ledger")
 
 
-__import__("ledger.cli.checks", fromlist=["register"]).register(app)  # the `check` command
-__import__("ledger.cli.report", fromlist=["register"]).register(app)  # the `report` command
-__import__("ledger.cli.teams", fromlist=["register"]).register(app)  # `runs`, `runs rm`
-__import__("ledger.cli.decide", fromlist=["register"]).register(app)  # `compare`, `diff`
+# Commands kept in their own modules: check (checks), report, runs (teams),
+# compare and diff (decide).
+for _module in (checks, report, teams, decide):
+    _module.register(app)
