@@ -23,9 +23,11 @@ from ledger.cli import checks, decide, output, report, teams
 from ledger.cli.options import (
     RunOption,
     StoreOption,
+    bad_input,
     open_selected_run,
     resolve_store,
     run_folder,
+    scenario_error,
     store_errors,
 )
 from ledger.domain.errors import DomainError
@@ -76,19 +78,6 @@ def parse_instant(text: str) -> datetime:
     return value.astimezone(UTC)
 
 
-def _bad_input(message: str) -> typer.Exit:
-    err.print(message, markup=False)
-    return typer.Exit(EXIT_BAD_INPUT)
-
-
-def _scenario_error(exc: ScenarioError) -> typer.Exit:
-    count = len(exc.problems)
-    err.print(f"error: {count} problem{'s' if count != 1 else ''} found", markup=False)
-    for problem in exc.problems:
-        err.print(str(problem), markup=False)
-    return typer.Exit(EXIT_BAD_INPUT)
-
-
 def _open(
     dir_: Path | None, store: str | None = None, run: str | None = None, *, project: bool = True
 ) -> RunInfo:
@@ -115,7 +104,7 @@ def run(
     try:
         loaded = load_scenario(scenario)
     except ScenarioError as exc:
-        raise _scenario_error(exc) from None
+        raise scenario_error(exc) from None
     for warning in loaded.warnings:
         err.print(str(warning), markup=False)
     target = run_folder(dir_, run_name) if run_name else (dir_ or default_run_dir(scenario))
@@ -156,7 +145,7 @@ def run(
                     store=url,
                 )
         except ScenarioError as exc:
-            raise _scenario_error(exc) from None
+            raise scenario_error(exc) from None
     if not quiet:
         output.print_summary(info)
         if url:
@@ -169,7 +158,7 @@ def validate(scenario: Annotated[Path, typer.Argument(help="The scenario YAML fi
     try:
         loaded = load_scenario(scenario)
     except ScenarioError as exc:
-        raise _scenario_error(exc) from None
+        raise scenario_error(exc) from None
     sc = loaded.scenario
     for warning in loaded.warnings:
         err.print(str(warning), markup=False)
@@ -196,7 +185,7 @@ def balance(
         try:
             balances = ledger.balances_at(account, instant)
         except DomainError as exc:
-            raise _bad_input(f"error: {exc}") from None
+            raise bad_input(f"error: {exc}") from None
         finally:
             ledger.close()
     data = balances.as_dict()
@@ -225,7 +214,7 @@ def events(
             for line in output.audit_lines(ledger, account, since_at, until_at):
                 typer.echo(line)
         except DomainError as exc:
-            raise _bad_input(f"error: {exc}") from None
+            raise bad_input(f"error: {exc}") from None
         finally:
             ledger.close()
 
@@ -243,7 +232,7 @@ def sql(
     try:
         columns, rows = output.read_only_query(info.duckdb_path, query)
     except output.QueryRefusedError as exc:
-        raise _bad_input(f"error: {exc}") from None
+        raise bad_input(f"error: {exc}") from None
     output.print_rows(columns, rows, format_.value)
 
 
@@ -257,7 +246,7 @@ def export(
 ) -> None:
     """Write every table of the run's DuckDB file as Parquet or CSV."""
     if to not in {"parquet", "csv"}:
-        raise _bad_input(f"error: --to must be parquet or csv, not {to!r}")
+        raise bad_input(f"error: --to must be parquet or csv, not {to!r}")
     info = _open(dir_, store, run_name)
     written = output.export_tables(info.duckdb_path, dest, to)
     for path in written:

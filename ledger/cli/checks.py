@@ -19,6 +19,7 @@ from ledger.checks import CheckReport, evaluate, write_junit
 from ledger.cli.options import (
     RunOption,
     StoreOption,
+    print_problems,
     resolve_store,
     run_folder,
     store_errors,
@@ -34,14 +35,6 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 class CheckFormat(StrEnum):
     table = "table"
     json = "json"
-
-
-def _print_problems(exc: ScenarioError) -> None:
-    # The same lines as `run` prints for a file it cannot replay.
-    count = len(exc.problems)
-    err.print(f"error: {count} problem{'s' if count != 1 else ''} found", markup=False)
-    for problem in exc.problems:
-        err.print(str(problem), markup=False)
 
 
 def _run_dir(scenario: Path, dir_: Path | None, several: bool) -> Path:
@@ -87,7 +80,7 @@ def check(
         try:
             loaded.append((path, load_scenario(path)))
         except ScenarioError as exc:
-            _print_problems(exc)
+            print_problems(exc)
             bad = True
     if bad:
         raise typer.Exit(EXIT_BAD_INPUT)
@@ -102,7 +95,7 @@ def check(
             with store_errors(url):
                 info = run_scenario(path, folder, loaded=scenario, run_name=name, store=url)
         except ScenarioError as exc:
-            _print_problems(exc)
+            print_problems(exc)
             raise typer.Exit(EXIT_BAD_INPUT) from None
         reports.append(evaluate(info, scenario))
     if junit is not None:

@@ -17,6 +17,7 @@ from typing import Annotated, Any
 
 import typer
 
+from ledger.cli.options import scenario_error
 from ledger.decide.breakeven import BreakEvenReport, Switch, breakeven
 from ledger.decide.chart import render_html
 from ledger.decide.compare import RouteResult, compare, months_in
@@ -31,14 +32,6 @@ QUESTIONS = {"web": "cheapest web route", "track": "web against the API"}
 class OutputFormat(StrEnum):
     table = "table"
     json = "json"
-
-
-def _bad_input(exc: ScenarioError) -> typer.Exit:
-    count = len(exc.problems)
-    typer.echo(f"error: {count} problem{'s' if count != 1 else ''} found", err=True)
-    for problem in exc.problems:
-        typer.echo(str(problem), err=True)
-    return typer.Exit(EXIT_BAD_INPUT)
 
 
 def register(app: typer.Typer) -> None:
@@ -75,7 +68,7 @@ def compare_command(
     try:
         loaded = load_workload(workload)
     except ScenarioError as exc:
-        raise _bad_input(exc) from None
+        raise scenario_error(exc) from None
     for warning in loaded.warnings:
         typer.echo(str(warning), err=True)
     try:
@@ -86,7 +79,7 @@ def compare_command(
             else None
         )
     except ScenarioError as exc:
-        raise _bad_input(exc) from None
+        raise scenario_error(exc) from None
     if html is not None and report is not None:
         html.write_text(render_html(report, ranked), encoding="utf-8")
     if format_ is OutputFormat.json:
@@ -193,7 +186,7 @@ def diff_command(
     try:
         report = diff(load_scenario(a), load_scenario(b))
     except ScenarioError as exc:
-        raise _bad_input(exc) from None
+        raise scenario_error(exc) from None
     if format_ is OutputFormat.json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
         return

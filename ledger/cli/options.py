@@ -35,6 +35,7 @@ from rich.console import Console
 
 from ledger.runs import RunInfo, RunNotFoundError, open_run
 from ledger.stores import STORE_ENV, StoreError, describe, normalize, postgres, scrub
+from scenarios.errors import ScenarioError
 
 EXIT_BAD_INPUT = 2
 RUNS_DIR = Path("runs")
@@ -86,8 +87,23 @@ RunOption = Annotated[
 ]
 
 
-def _bad_input(message: str) -> typer.Exit:
+def bad_input(message: str) -> typer.Exit:
+    """Say what is wrong on stderr; the caller raises the returned exit (code 2)."""
     err.print(message, markup=False)
+    return typer.Exit(EXIT_BAD_INPUT)
+
+
+def print_problems(exc: ScenarioError) -> None:
+    """Every problem of a scenario file, one per line, after a count."""
+    count = len(exc.problems)
+    err.print(f"error: {count} problem{'s' if count != 1 else ''} found", markup=False)
+    for problem in exc.problems:
+        err.print(str(problem), markup=False)
+
+
+def scenario_error(exc: ScenarioError) -> typer.Exit:
+    """The same lines from every command for a file it cannot replay (exit 2)."""
+    print_problems(exc)
     return typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -96,7 +112,7 @@ def resolve_store(store: str | None) -> str | None:
     try:
         return normalize(store)
     except StoreError as exc:
-        raise _bad_input(f"error: {exc}") from None
+        raise bad_input(f"error: {exc}") from None
 
 
 @contextmanager
@@ -105,12 +121,12 @@ def store_errors(store: str | None) -> Iterator[None]:
     try:
         yield
     except (StoreError, RunNotFoundError) as exc:
-        raise _bad_input(f"error: {scrub(str(exc), *([store] if store else []))}") from None
+        raise bad_input(f"error: {scrub(str(exc), *([store] if store else []))}") from None
     except PersistenceError as exc:
         detail = scrub(str(exc).splitlines()[0] if str(exc) else type(exc).__name__)
         if store:
             detail = scrub(detail, store)
-        raise _bad_input(f"error: the store {describe(store)} failed: {detail}") from None
+        raise bad_input(f"error: the store {describe(store)} failed: {detail}") from None
 
 
 def run_folder(dir_: Path | None, run: str) -> Path:
@@ -128,11 +144,9 @@ def only_finished_folder() -> Path:
     if len(finished) == 1:
         return finished[0]
     if not finished:
-        raise _bad_input(
-            "error: no run found; run `credit-ledger run SCENARIO` first or pass --dir"
-        )
+        raise bad_input("error: no run found; run `credit-ledger run SCENARIO` first or pass --dir")
     names = ", ".join(str(p) for p in finished)
-    raise _bad_input(f"error: several runs exist ({names}); choose one with --run or --dir")
+    raise bad_input(f"error: several runs exist ({names}); choose one with --run or --dir")
 
 
 def only_team_run(store: str) -> str:

@@ -18,9 +18,11 @@ from ledger.cli import output
 from ledger.cli.options import (
     RunOption,
     StoreOption,
+    bad_input,
     open_selected_run,
     resolve_store,
     run_folder,
+    scenario_error,
     store_errors,
 )
 from ledger.report import write_report
@@ -32,29 +34,15 @@ EXIT_BAD_INPUT = 2
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
-def _bad_input(message: str) -> typer.Exit:
-    err.print(message, markup=False)
-    return typer.Exit(EXIT_BAD_INPUT)
-
-
-def _scenario_error(exc: ScenarioError) -> typer.Exit:
-    # The same lines as `run` prints for a file it cannot replay.
-    count = len(exc.problems)
-    err.print(f"error: {count} problem{'s' if count != 1 else ''} found", markup=False)
-    for problem in exc.problems:
-        err.print(str(problem), markup=False)
-    return typer.Exit(EXIT_BAD_INPUT)
-
-
 def _open_or_replay(
     target: Path, dir_: Path | None, store: str | None, run_name: str | None
 ) -> RunInfo:
     url = resolve_store(store)
     if not target.exists():
-        raise _bad_input(f"error: {target}: no such scenario file or run folder")
+        raise bad_input(f"error: {target}: no such scenario file or run folder")
     if target.is_dir():
         if dir_ is not None:
-            raise _bad_input(
+            raise bad_input(
                 f"error: {target} is a run folder; --dir only says where to replay a scenario file"
             )
         if url is not None:
@@ -62,7 +50,7 @@ def _open_or_replay(
         try:
             return open_run(target)
         except RunNotFoundError as exc:
-            raise _bad_input(f"error: {exc}") from None
+            raise bad_input(f"error: {exc}") from None
     try:
         loaded = load_scenario(target)
         for warning in loaded.warnings:
@@ -71,7 +59,7 @@ def _open_or_replay(
         with store_errors(url):
             return run_scenario(target, folder, loaded=loaded, run_name=run_name, store=url)
     except ScenarioError as exc:
-        raise _scenario_error(exc) from None
+        raise scenario_error(exc) from None
 
 
 def report(
@@ -103,14 +91,14 @@ def report(
 ) -> None:
     """Print a run's summary; with --html, also write a page of charts that opens offline."""
     if html is not None and html.is_dir():
-        raise _bad_input(f"error: --html {html} is a folder; give the file to write")
+        raise bad_input(f"error: --html {html} is a folder; give the file to write")
     info = _open_or_replay(target, dir_, store, run_name)
     output.print_summary(info)
     if html is not None:
         try:
             written = write_report(info, html)
         except OSError as exc:
-            raise _bad_input(f"error: cannot write {html}: {exc.strerror or exc}") from None
+            raise bad_input(f"error: cannot write {html}: {exc.strerror or exc}") from None
         typer.echo(f"HTML report written to {written}")
 
 
