@@ -78,16 +78,20 @@ def build(app: Ledger, workspaces: int, organizations: int, days: int) -> int:
     for d in range(days):
         day = START + timedelta(days=d)
         for i, ws in enumerate(spaces):
-            while ws.next_billing_at is not None and ws.next_billing_at <= day + timedelta(hours=8):
-                ws.pass_billing_date(ws.next_billing_at)
-            if d % 14 == i % 14:
+            catch_up(ws, day + timedelta(hours=8))
+            if d % 14 == i % 14 and day + timedelta(hours=8) >= ws.created_on:
                 ws.purchase_credits(day + timedelta(hours=8), 2000)
             for h in (9, 11, 14, 16):
+                if day + timedelta(hours=h) < ws.created_on:
+                    continue  # workspace i opens at i:00 on the first day
+                catch_up(ws, day + timedelta(hours=h))
                 refunded = [1] if (d + h) % 5 == 0 else None
                 ws.generate(day + timedelta(hours=h), 5 * MINUTE_US, 4, video, refunded=refunded)
-            ws.generate(
-                day + timedelta(hours=23, minutes=50), MINUTE_US, 20, image
-            )  # crosses 00:00
+            # Crosses 00:00, except in ws00, whose billing dates fall at 00:00 (a run
+            # must end before the account's next event: simulated time only moves on).
+            late = timedelta(hours=23, minutes=50 if i else 30)
+            catch_up(ws, day + late)
+            ws.generate(day + late, MINUTE_US, 20, image)
         for i, org in enumerate(orgs):
             busy = {9 + (i % 3), 13, 15 + (i % 2)}
             for hour in range(24):
@@ -102,6 +106,12 @@ def build(app: Ledger, workspaces: int, organizations: int, days: int) -> int:
                     org.check_autobill(at)
         app.flush()
     return app.recorder.max_notification_id() or 0
+
+
+def catch_up(ws: WebWorkspace, at: datetime) -> None:
+    """Pass the billing dates due by ``at``, in time order (W05)."""
+    while ws.next_billing_at is not None and ws.next_billing_at <= at:
+        ws.pass_billing_date(ws.next_billing_at)
 
 
 def count_rows(conn: duckdb.DuckDBPyConnection, table: str) -> int:
