@@ -54,8 +54,10 @@ contracts: $(STAMP) ## import-linter: the layers stay apart
 check: lint typecheck contracts test ## Everything CI cares about: ruff, mypy --strict, import-linter, tests
 
 .PHONY: bench
-bench: $(STAMP) ## Run the benchmarks and print their figures
-	$(BIN)/python benchmarks/replay_bench.py
+bench: $(STAMP) ## Run the benchmarks and print their figures (docs/performance.md)
+	$(BIN)/python -u benchmarks/replay_bench.py
+	$(BIN)/python -u benchmarks/projection_bench.py
+	$(BIN)/python -u benchmarks/projection_bench.py --scenario benchmarks/busy-year.yaml --per-task --days 30
 
 .PHONY: bench-store
 bench-store: $(STAMP) ## Replay and projection of the busy year on SQLite and on PostgreSQL
