@@ -180,6 +180,11 @@ def balance(
     """Balances of one account at any instant of a finished run."""
     info = _open(dir_, store, run_name, project=False)
     instant = parse_instant(at)
+    if info.until is not None and instant > info.until:
+        raise bad_input(
+            f"error: the run stopped its clock at {info.until.isoformat()} (--until); "
+            f"nothing after that was simulated, so there is no balance at {instant.isoformat()}"
+        )
     with store_errors(info.store):
         ledger = info.ledger()
         try:

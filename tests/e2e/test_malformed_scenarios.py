@@ -217,3 +217,14 @@ def test_explore_on_a_plan_without_it_warns_and_the_run_refuses_those_generation
         cli, "sql", "SELECT reason, sum(count) FROM refusals GROUP BY reason", "--format", "csv"
     )
     assert out.splitlines()[1:] == ["explore_not_available,3"]
+
+
+def test_balance_after_an_until_stop_is_refused_not_guessed(workdir: Path, cli: CliRunner) -> None:
+    scenario = workdir / "s.yaml"
+    scenario.write_text(ORG + "    events:\n      - {at: 2027-02-01, buy: 1000}\n")
+    assert invoke(cli, "run", str(scenario), "--until", "2027-03-01", "-q")[0] == 0
+    code, out, _ = invoke(cli, "balance", "app", "--at", "2027-03-01", "--format", "json")
+    assert code == 0 and '"balance": 1000' in out
+    code, _, stderr = invoke(cli, "balance", "app", "--at", "2027-03-02")
+    assert code == 2
+    assert "stopped its clock at 2027-03-01" in stderr
