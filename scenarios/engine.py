@@ -209,27 +209,20 @@ class Replay:
     # ------------------------------------------------------------- setup
 
     def _setup(self) -> None:
-        order = 0
-        for index, ws in enumerate(self.scenario.workspaces):
-            account = _Account(order, ws, Surface.WEB)
-            account.usage = usage_occurrences(
-                ws.usage, self.scenario.start, self.scenario.end, not_before=ws.subscribed
-            )
-            account.push(to_us(ws.subscribed), Rank.OPEN, 0, Kind.OPEN, ("workspaces", index))
-            self._push_actions(account, ("workspaces", index))
+        sc = self.scenario
+        specs: list[tuple[str, int, Workspace | Organization, Surface, datetime]] = [
+            ("workspaces", i, ws, Surface.WEB, ws.subscribed) for i, ws in enumerate(sc.workspaces)
+        ] + [
+            ("organizations", i, org, Surface.API, org.opened)
+            for i, org in enumerate(sc.organizations)
+        ]
+        for order, (section, index, spec, surface, opened) in enumerate(specs):
+            account = _Account(order, spec, surface)
+            account.usage = usage_occurrences(spec.usage, sc.start, sc.end, not_before=opened)
+            account.push(to_us(opened), Rank.OPEN, 0, Kind.OPEN, (section, index))
+            self._push_actions(account, (section, index))
             self._pull_occurrence(account)
             self.accounts.append(account)
-            order += 1
-        for index, org in enumerate(self.scenario.organizations):
-            account = _Account(order, org, Surface.API)
-            account.usage = usage_occurrences(
-                org.usage, self.scenario.start, self.scenario.end, not_before=org.opened
-            )
-            account.push(to_us(org.opened), Rank.OPEN, 0, Kind.OPEN, ("organizations", index))
-            self._push_actions(account, ("organizations", index))
-            self._pull_occurrence(account)
-            self.accounts.append(account)
-            order += 1
 
     def _push_actions(self, account: _Account, path: DataPath) -> None:
         for at, position, action in account_actions(account.spec):
