@@ -305,7 +305,10 @@ class Replay:
         elif kind is Kind.AUTOBILL:
             org = account.aggregate
             assert isinstance(org, ApiOrganization)
-            org.check_autobill(at)
+            version = org.version
+            org.check_autobill(at, evaluate_tier=False)
+            if org.version != version:  # bought (or failed): S04, tiers come after autobill
+                account.push(at_us, Rank.TIER, 0, Kind.TIER, None)
             nxt = at_us + HOUR_US
             if nxt < self.end_us:
                 account.push(nxt, Rank.AUTOBILL, 0, Kind.AUTOBILL, None)
@@ -416,7 +419,9 @@ class Replay:
             return
         assert isinstance(agg, ApiOrganization)
         if hasattr(action, "buy"):
-            agg.purchase_credits(at, action.buy)
+            agg.purchase_credits(at, action.buy, evaluate_tier=False)
+            # S04: tier evaluation comes after this instant's purchases and autobill check.
+            account.push(to_us(at), Rank.TIER, 0, Kind.TIER, None)
         elif hasattr(action, "add_member"):
             agg.add_member(at, action.add_member)
         elif hasattr(action, "remove_member"):

@@ -163,7 +163,7 @@ class ApiOrganization(SimulatedAggregate):
 
     # --------------------------------------------------------------- purchases
 
-    def purchase_credits(self, at: datetime, credits: int) -> None:
+    def purchase_credits(self, at: datetime, credits: int, *, evaluate_tier: bool = True) -> None:
         """A01 at least 1,000 credits at $0.01; A07 refused over the 30-day cap."""
         at = utc(at)
         if credits < self.min_purchase_credits:
@@ -191,7 +191,8 @@ class ApiOrganization(SimulatedAggregate):
             usd=usd,
             window_spend_usd=self.window_spend_usd(at) + usd,
         )
-        self.evaluate_tier(at)
+        if evaluate_tier:  # the replay evaluates tiers later in the instant (S04)
+            self.evaluate_tier(at)
 
     class CreditsPurchased(Aggregate.Event):
         credits: int
@@ -221,7 +222,7 @@ class ApiOrganization(SimulatedAggregate):
 
     # ---------------------------------------------------------------- autobill
 
-    def check_autobill(self, at: datetime) -> None:
+    def check_autobill(self, at: datetime, *, evaluate_tier: bool = True) -> None:
         """A04 hourly: strictly below the threshold buys the recharge, A05 retries, A07 cap."""
         at = utc(at)
         if self.autobill is None or not self.autobill_enabled:
@@ -273,7 +274,8 @@ class ApiOrganization(SimulatedAggregate):
             capped=capped,
             window_spend_usd=self.window_spend_usd(at) + usd,
         )
-        self.evaluate_tier(at)
+        if evaluate_tier:
+            self.evaluate_tier(at)
 
     class AutobillToppedUp(Aggregate.Event):
         credits: int
