@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import dataclasses
 import os
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime
-from decimal import Decimal
 from enum import Enum
 from pathlib import Path
 from typing import Any, cast
@@ -30,7 +29,7 @@ from ledger.domain.api import ApiOrganization
 from ledger.domain.errors import DomainError
 from ledger.domain.terms import PlanTerms, TierRule
 from ledger.domain.time import utc
-from ledger.domain.types import EnterprisePoolPolicy, Plan, Surface, Tier
+from ledger.domain.types import EnterprisePoolPolicy, Plan, Surface
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.models import PriceBook
 
@@ -408,19 +407,10 @@ class Ledger(Application[UUID]):
         aggregate_id, _ = self.find_account(name)
         yield from self.events.get(aggregate_id)
 
-    def accounts(self, names: Iterable[str]) -> list[tuple[str, UUID, Surface]]:
-        out = []
-        for name in names:
-            aggregate_id, surface = self.find_account(name)
-            out.append((name, aggregate_id, surface))
-        return out
-
 
 __all__ = [
     "Balances",
-    "Decimal",
     "Ledger",
-    "Tier",
     "account_uuid",
     "plan_terms",
     "store_env",
