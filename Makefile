@@ -26,7 +26,8 @@ demo: $(STAMP) ## Replay a bundled example scenario and print its summary
 	$(BIN)/credit-ledger run $(DEMO)
 
 .PHONY: test
-test: $(STAMP) ## Run the whole test suite (the PostgreSQL suites start their own server)
+test: $(STAMP) ## Run the whole test suite (installs PostgreSQL if missing; its suites start their own server)
+	@bash scripts/ensure-postgresql.sh
 	$(BIN)/python -m pytest -q
 
 .PHONY: pg-up
