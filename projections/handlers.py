@@ -17,7 +17,7 @@ projector folds those into the next event's context.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -158,6 +158,55 @@ def _in_slice(indices: Sequence[int], start: int, n: int, whole: bool) -> list[i
     return list(indices) if whole else slice_indices(indices, start, start + n)
 
 
+def _run_slices(
+    e: WebWorkspace.GenerationCharged | ApiOrganization.TaskCharged,
+) -> Iterator[tuple[int, int, int, int, list[int], int, int]]:
+    """A charged run cut at UTC midnights: per day slice (slice number, first and
+    last task instants, tasks, refunded indices, safety failures, credits kept)."""
+    first, interval, each = to_us(e.first_at), e.interval_us, e.credits_each
+    slices = day_slices(first, interval, e.count)
+    whole = len(slices) == 1
+    for k, (s, n) in enumerate(slices):
+        refunded = _in_slice(e.refunded, s, n, whole)
+        safety = len(e.safety_failed) if whole else len(slice_indices(e.safety_failed, s, s + n))
+        first_s, last = first + s * interval, first + (s + n - 1) * interval
+        yield k, first_s, last, n, refunded, safety, (n - len(refunded)) * each
+
+
+def _task_run_row(
+    c: Context,
+    e: WebWorkspace.GenerationCharged | ApiOrganization.TaskCharged,
+    surface: str,
+    piece: tuple[int, int, int, int, list[int], int, int],
+    mode: str | None,
+    key: str | None,
+    plan_before: int | None,
+) -> Row:
+    k, first_s, last, n, refunded, safety, kept = piece
+    return (
+        TASK_RUNS,
+        (
+            c.seq,
+            k,
+            last,
+            first_s,
+            surface,
+            c.account,
+            e.model,
+            e.label,
+            mode,
+            key,
+            e.interval_us,
+            n,
+            e.credits_each,
+            refunded,
+            safety,
+            kept,
+            plan_before,
+        ),
+    )
+
+
 def _refusal_run(c: Context, kind: str, e: Any, first: int, detail: str | None) -> Rows:
     """W09/A03/A08: a run of refused tasks, one row per day slice."""
     interval = e.interval_us
@@ -285,42 +334,14 @@ def generation_charged(e: WebWorkspace.GenerationCharged, c: Context) -> Rows:
     they came from. Refund rows precede the slice's usage rows (both at its
     last task), so no ``balance_after`` dips below what the bucket really held.
     """
-    first, interval, each = to_us(e.first_at), e.interval_us, e.credits_each
+    each = e.credits_each
     mode = _value(e.mode)
     plan, purchased = c.plan, c.purchased
-    slices = day_slices(first, interval, e.count)
-    whole = len(slices) == 1
     rows: Rows = []
     no = 0
-    for k, (s, n) in enumerate(slices):
-        refunded = _in_slice(e.refunded, s, n, whole)
-        safety = len(e.safety_failed) if whole else len(slice_indices(e.safety_failed, s, s + n))
-        last, first_s = first + (s + n - 1) * interval, first + s * interval
-        kept = (n - len(refunded)) * each
-        rows.append(
-            (
-                TASK_RUNS,
-                (
-                    c.seq,
-                    k,
-                    last,
-                    first_s,
-                    WEB,
-                    c.account,
-                    e.model,
-                    e.label,
-                    mode,
-                    None,
-                    interval,
-                    n,
-                    each,
-                    refunded,
-                    safety,
-                    kept,
-                    plan,
-                ),
-            )
-        )
+    for piece in _run_slices(e):
+        _, _, last, _, refunded, _, kept = piece
+        rows.append(_task_run_row(c, e, WEB, piece, mode, None, plan))
         if each == 0:
             continue  # W10: Explore Mode moves no credits
         # W14: refunded generation j was charged at its own instant, plan first,
@@ -463,43 +484,15 @@ def key_refused(e: ApiOrganization.KeyRefused, c: Context) -> Rows:
 
 def task_charged(e: ApiOrganization.TaskCharged, c: Context) -> Rows:
     """A09/A11: charged at submission, internal failures refunded at their instant."""
-    first, interval, each = to_us(e.first_at), e.interval_us, e.credits_each
+    each = e.credits_each
     balance = c.credits
-    slices = day_slices(first, interval, e.count)
-    whole = len(slices) == 1
     rows: Rows = [
         (QUEUE, (c.seq, c.ts, c.account, e.model, e.count, e.max_wait_us, to_us(e.max_wait_at)))
     ]
     no = 0
-    for k, (s, n) in enumerate(slices):
-        refunded = _in_slice(e.refunded, s, n, whole)
-        safety = len(e.safety_failed) if whole else len(slice_indices(e.safety_failed, s, s + n))
-        last, first_s = first + (s + n - 1) * interval, first + s * interval
-        kept = (n - len(refunded)) * each
-        rows.append(
-            (
-                TASK_RUNS,
-                (
-                    c.seq,
-                    k,
-                    last,
-                    first_s,
-                    API,
-                    c.account,
-                    e.model,
-                    e.label,
-                    None,
-                    e.key,
-                    interval,
-                    n,
-                    each,
-                    refunded,
-                    safety,
-                    kept,
-                    None,
-                ),
-            )
-        )
+    for piece in _run_slices(e):
+        _, _, last, n, refunded, _, kept = piece
+        rows.append(_task_run_row(c, e, API, piece, None, e.key, None))
         refund = len(refunded) * each
         if refund:
             rows.append(
