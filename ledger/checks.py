@@ -20,13 +20,11 @@ Where each figure comes from:
 
 from __future__ import annotations
 
-import json
 from collections import deque
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
-from enum import Enum
 from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
@@ -34,6 +32,7 @@ from xml.etree import ElementTree as ET
 import duckdb
 
 from ledger.application import Balances, Ledger
+from ledger.audit import describe_event, holdings
 from ledger.domain.errors import DomainError
 from ledger.domain.runs import tasks_at_or_before, tasks_before
 from ledger.domain.time import to_us, utc
@@ -321,57 +320,6 @@ def count_between(rows: Iterable[tuple[int, int, int]], since_us: int, until_us:
 
 # ------------------------------------------------------------------ audit lines
 
-# Bookkeeping that would drown an audit line: the tier table, queue slot times,
-# price-book figures copied into the opening event.
-_NOISE = {
-    "slots_after",
-    "tier_rules",
-    "min_purchase_credits",
-    "autobill_min_credits",
-    "credit_price_usd",
-    "enterprise_cap_usd",
-}
-_IDENTITY = {"originator_id", "originator_version", "timestamp", "originator_topic"}
-
-
-def event_fields(event: Any) -> dict[str, Any]:
-    """An event's own fields as plain JSON values (no ids, no timestamp)."""
-    return {key: plain(value) for key, value in sorted(vars(event).items()) if key not in _IDENTITY}
-
-
-def plain(value: Any) -> Any:
-    """Enums, instants, dollars and nested containers as plain JSON values."""
-    if isinstance(value, Enum):
-        return value.value
-    if isinstance(value, datetime):
-        return utc(value).isoformat()
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, dict):
-        return {str(k): plain(v) for k, v in sorted(value.items())}
-    if isinstance(value, list | tuple):
-        return [plain(v) for v in value]
-    return value
-
-
-def describe_event(event: Any) -> str:
-    """``2027-03-01T00:00:00+00:00 CreditsPurchased credits=1000 refill=false usd=10.00``."""
-    parts = []
-    for key, value in event_fields(event).items():
-        if key in _NOISE or value in (None, [], "", {}):
-            continue
-        shown = value.get("plan", value) if key == "terms" and isinstance(value, dict) else value
-        text = shown if isinstance(shown, str) else json.dumps(shown, separators=(",", ":"))
-        parts.append(f"{key}={text}")
-    return f"{utc(event.timestamp).isoformat()} {type(event).__name__} {' '.join(parts)}".rstrip()
-
-
-def _holdings(aggregate: Any) -> str:
-    if hasattr(aggregate, "plan_credits"):
-        plan, purchased = aggregate.plan_credits, aggregate.purchased
-        return f"plan={plan} purchased={purchased} balance={plan + purchased}"
-    return f"balance={aggregate.balance} tier={aggregate.tier}"
-
 
 def recent_events(
     ledger: Ledger, account: str, at: datetime, limit: int = RECENT_EVENTS
@@ -394,7 +342,7 @@ def recent_events(
                 kept.append(f"{describe_event(event)}  | in progress: {done} of {count} by then")
             break
         aggregate = event.mutate(aggregate)
-        kept.append(f"{describe_event(event)}  | {_holdings(aggregate)}")
+        kept.append(f"{describe_event(event)}  | {holdings(aggregate)}")
     return list(kept)
 
 

@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ledger.application import Ledger
+from ledger.audit import IDENTITY, NOISE, holdings
 from ledger.runs import RunInfo
 from projections import queries
 
@@ -123,29 +124,14 @@ def audit_lines(
         name = type(event).__name__
         yield (
             f"{event.timestamp.isoformat()}  {name:<22} {_event_detail(event)}"
-            f"  | {_balances(aggregate)}"
+            f"  | {holdings(aggregate)}"
         )
-
-
-# Bookkeeping that would drown the line: ids, the tier table, queue slot times.
-_SKIP = {
-    "originator_id",
-    "originator_version",
-    "timestamp",
-    "originator_topic",
-    "slots_after",
-    "tier_rules",
-    "min_purchase_credits",
-    "autobill_min_credits",
-    "credit_price_usd",
-    "enterprise_cap_usd",
-}
 
 
 def _event_detail(event: Any) -> str:
     parts = []
     for key, raw in vars(event).items():
-        if key in _SKIP or raw in (None, [], "", {}):
+        if key in NOISE or key in IDENTITY or raw in (None, [], "", {}):
             continue
         value = raw.get("plan", raw) if isinstance(raw, dict) else raw
         if hasattr(value, "value"):
@@ -154,15 +140,6 @@ def _event_detail(event: Any) -> str:
             value = value.isoformat()
         parts.append(f"{key}={value}")
     return " ".join(parts)
-
-
-def _balances(aggregate: Any) -> str:
-    if hasattr(aggregate, "plan_credits"):
-        return (
-            f"plan={aggregate.plan_credits} purchased={aggregate.purchased} "
-            f"balance={aggregate.plan_credits + aggregate.purchased}"
-        )
-    return f"balance={aggregate.balance} tier={aggregate.tier}"
 
 
 # ------------------------------------------------------------------------ sql

@@ -31,7 +31,7 @@ from typing import Any
 import yaml
 
 from ledger.application import Ledger
-from ledger.checks import event_fields
+from ledger.audit import event_fields
 from ledger.domain.time import utc
 from ledger.runs import RunInfo, run_scenario
 from projections import queries

@@ -23,7 +23,8 @@ from typing import Any, TypeAlias
 import duckdb
 
 from ledger.application import Balances, Ledger
-from ledger.checks import CheckReport, describe_event, evaluate, recent_events
+from ledger.audit import describe_event
+from ledger.checks import CheckReport, evaluate, recent_events
 from ledger.domain.time import utc
 from ledger.invariants import InvariantError, check_ledger
 from ledger.runs import RunInfo, run_scenario
