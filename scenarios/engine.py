@@ -35,7 +35,7 @@ from ledger.domain.terms import TaskSpec
 from ledger.domain.time import HOUR_US, SECOND_US, from_us, next_hour_us, to_us
 from ledger.domain.types import GenerationMode, Plan, Surface, Tier
 from ledger.domain.web import WebWorkspace
-from ledger.pricing.models import ApiModel, PriceBook, PricingError, Usage, WebModel
+from ledger.pricing.models import ApiModel, PriceBook, PricingError, WebModel
 from scenarios.errors import DataPath, Problem, ScenarioError, format_path
 from scenarios.schedule import Occurrence, account_actions, usage_occurrences
 from scenarios.schema import Organization, Scenario, UsageLine, Workspace
@@ -450,14 +450,7 @@ class Replay:
         spec = self._costs.get(cache_key)
         if spec is None:
             line = cursor.line
-            usage = Usage(
-                seconds=line.seconds,
-                characters=line.characters,
-                resolution=line.resolution,
-                quality=line.quality,
-                audio=line.audio,
-                outputs=line.outputs,
-            )
+            usage = line.task_usage()
             model: WebModel | ApiModel
             try:
                 model = self.book.model(account.surface, line.model)
