@@ -251,7 +251,9 @@ def subscribed(e: WebWorkspace.PlanSubscribed, c: Context) -> Rows:
 
 
 def billing_date_reached(e: WebWorkspace.BillingDateReached, c: Context) -> Rows:
-    return _usd(c, "renewal", e.usd)
+    # W04: the invoice is the renewal less the seat credits owed since the last one.
+    credit = Decimal(e.credit_usd)
+    return _usd(c, "renewal", Decimal(e.usd) + credit) + _usd(c, "seat_removed", -credit)
 
 
 def forfeited(e: WebWorkspace.CreditsForfeited, c: Context) -> Rows:
@@ -302,8 +304,8 @@ def editor_added(e: WebWorkspace.EditorAdded, c: Context) -> Rows:
 
 
 def editor_removed(e: WebWorkspace.EditorRemoved, c: Context) -> Rows:
-    row: Row = (SEATS, (c.seq, c.ts, c.account, e.editor, "removed", None, e.usd))
-    return [row, *_usd(c, "seat_removed", e.usd)]
+    # W04: the credit is owed to the next invoice; the money moves on the billing date.
+    return [(SEATS, (c.seq, c.ts, c.account, e.editor, "removed", None, -Decimal(e.credit_usd)))]
 
 
 def editor_refused(e: WebWorkspace.EditorRefused, c: Context) -> Rows:
@@ -520,6 +522,7 @@ HANDLERS: dict[type[Any], Handler] = {
     WebWorkspace.PlanUpgraded: plan_upgraded,
     WebWorkspace.DowngradeScheduled: nothing,
     WebWorkspace.CancellationScheduled: nothing,
+    WebWorkspace.ScheduledChangeDropped: nothing,
     WebWorkspace.PlanChangeRefused: plan_change_refused,
     WebWorkspace.EditorAdded: editor_added,
     WebWorkspace.EditorRemoved: editor_removed,

@@ -303,7 +303,7 @@ SEAT_CHANGES = Table(
         ("editor", "VARCHAR"),
         ("action", "VARCHAR"),  # initial | added | removed | refused
         ("reason", "VARCHAR"),
-        ("usd", USD),  # W04 proration: positive added, negative removed
+        ("usd", USD),  # W04 proration: charged now (added), credited on the next invoice (removed)
     ),
     "W03/W04: web editors.",
 )
@@ -344,7 +344,7 @@ USD_LEDGER = Table(
         ("surface", "VARCHAR"),
         ("account_id", "VARCHAR"),
         ("kind", "VARCHAR"),  # see USD_KINDS
-        ("usd", USD),  # negative: a credit on the next invoice (editor removed)
+        ("usd", USD),  # negative: seat_removed, a W04 credit taken off a renewal invoice
         ("credits", "BIGINT"),  # credits bought by this payment, if any
     ),
     "Every money movement (S02: Decimal dollars).",

@@ -11,12 +11,15 @@ taken effect, depends on the replay; the domain refuses those at run time.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TypeAlias
 
-from ledger.domain.types import GenerationMode, Plan, Surface
+from ledger.domain import rules
+from ledger.domain.rules import Breach, plan_names
+from ledger.domain.time import billing_date
+from ledger.domain.types import Billing, GenerationMode, Plan, Surface
 from ledger.pricing.models import ApiModel, Meter, PriceBook, PricingError, WebModel
 from scenarios.errors import DataPath, Problem, Severity, did_you_mean, format_path
 from scenarios.schedule import account_actions, parse_rrule
@@ -24,6 +27,7 @@ from scenarios.schema import (
     SUM_FIELDS,
     AddMember,
     Buy,
+    Cancel,
     ChangePlan,
     CreateKey,
     DisableKey,
@@ -66,6 +70,10 @@ class Context:
         severity: Severity = Severity.ERROR,
     ) -> Problem:
         return self.src.problem(path, message, rule, severity)
+
+    def breaches(self, path: DataPath, *found: Breach | None) -> list[Problem]:
+        """The rule functions' breaches (``ledger.domain.rules``) as problems at ``path``."""
+        return [self.problem(path, b.message, b.rule) for b in found if b is not None]
 
 
 @dataclass(frozen=True)
@@ -175,6 +183,8 @@ def check_workspace(workspace: Workspace, path: DataPath, ctx: Context) -> list[
         problems += _event_time(event.at, event_path, ctx, opening)
         if isinstance(event, Buy):
             problems += _web_buy(event, event_path, ctx, plans)
+        elif isinstance(event, ChangePlan | Cancel):
+            problems += _plan_change(event, event_path, ctx, plans)
     book = ctx.book
     explore_possible = book is None or any(book.plan(plan).explore for _, plan in plans)
     for index, line in enumerate(workspace.usage):
@@ -190,13 +200,72 @@ def check_workspace(workspace: Workspace, path: DataPath, ctx: Context) -> list[
 
 
 def _plans_over_time(workspace: Workspace) -> list[tuple[datetime, Plan]]:
-    """The plan asked for at each instant: the first plan, then each change_plan."""
+    """The plan asked for at each instant: the first plan, then each change_plan.
+
+    An Enterprise workspace changes plan only by a cancellation (W16), so its
+    fall back to Free is placed where the replay makes it (W13): just before
+    the actions of the billing date that ends the paid period.
+    """
     changes = [
         (at, event.change_plan)
         for at, _, event in account_actions(workspace)
         if isinstance(event, ChangePlan)
     ]
-    return [(workspace.subscribed, workspace.plan), *changes]
+    if workspace.plan is not Plan.ENTERPRISE:
+        return [(workspace.subscribed, workspace.plan), *changes]
+    ends = _enterprise_ends(workspace)
+    if ends is None:
+        return [(workspace.subscribed, workspace.plan), *changes]
+    return [
+        (workspace.subscribed, workspace.plan),
+        *[(at, plan) for at, plan in changes if at < ends],
+        (ends - timedelta(microseconds=1), Plan.FREE),
+        *[(at, plan) for at, plan in changes if at >= ends],
+    ]
+
+
+def _enterprise_ends(workspace: Workspace) -> datetime | None:
+    """When a cancelled Enterprise plan ends (W13), as the replay decides it, or None.
+
+    The anchor never moves on Enterprise; choosing Enterprise again before the
+    end drops the cancellation (W12); a billing date at an action's instant
+    comes before it (S04).
+    """
+    step = 12 if workspace.billing is Billing.ANNUAL else 1
+    anchor = workspace.subscribed
+    ends: datetime | None = None
+    for at, _, event in account_actions(workspace):
+        if ends is not None and at >= ends:
+            return ends
+        if isinstance(event, Cancel) and ends is None:
+            passed = 0
+            while billing_date(anchor, passed + 1) <= at:
+                passed += 1
+            ends = billing_date(anchor, (passed // step) * step + step)
+        elif isinstance(event, ChangePlan) and event.change_plan is Plan.ENTERPRISE:
+            ends = None
+    return ends
+
+
+def _plan_change(
+    event: ChangePlan | Cancel,
+    path: DataPath,
+    ctx: Context,
+    plans: list[tuple[datetime, Plan]],
+) -> list[Problem]:
+    """W13 and W16 as the replay checks them; the plan before is the last one asked for.
+
+    The asked plans are exact here: a Free workspace cannot be refused an
+    upgrade (one editor), and nothing moves to or from Enterprise.
+    """
+    before = [plan for at, plan in plans if at < event.at] or [plans[0][1]]
+    if isinstance(event, ChangePlan):
+        # (Free to Free is choosing the current plan: W12, nothing to refuse.)
+        breach = rules.w16_plan_change(before[-1], event.change_plan)
+        return ctx.breaches((*path, "change_plan"), breach)
+    # Only a workspace that was never asked onto a paid plan is certainly on Free.
+    never_paid = all(plan is Plan.FREE for plan in before)
+    return ctx.breaches((*path, "cancel"), rules.w13_cancel(Plan.FREE) if never_paid else None)
 
 
 def _contract_credits(
@@ -233,34 +302,29 @@ def _auto_refill(
     field = (*path, "auto_refill")
     problems = []
     if ctx.book is not None and not any(ctx.book.plan(p).auto_refill for p in plans):
-        names = _plan_names(p for p in Plan if ctx.book.plan(p).auto_refill)
-        problems.append(ctx.problem(field, f"Auto Refill is only available on {names}", "W15"))
-    if refill.monthly_max_usd < refill.amount_usd:
+        # The settings wait, dormant, on a plan without Auto Refill: the replay
+        # never fires them, so this is a warning.
+        names = plan_names(p for p in Plan if ctx.book.plan(p).auto_refill)
         problems.append(
             ctx.problem(
-                (*field, "monthly_max_usd"),
-                f"the monthly maximum (${refill.monthly_max_usd}) is less than one refill "
-                f"(${refill.amount_usd}), so no refill could ever happen",
+                field,
+                f"Auto Refill is only available on {names}; this workspace is never on one, "
+                "so no refill will happen",
                 "W15",
+                Severity.WARNING,
             )
         )
-    return problems
+    breach = rules.w15_refill_settings(refill.amount_usd, refill.monthly_max_usd)
+    at = "amount_usd" if refill.amount_usd < rules.REFILL_MIN_USD else "monthly_max_usd"
+    return problems + ctx.breaches((*field, at), breach)
 
 
 def _seats(workspace: Workspace, path: DataPath, ctx: Context) -> list[Problem]:
     if ctx.book is None:
         return []
     cap = ctx.book.plan(workspace.plan).seat_cap
-    if len(workspace.editors) <= cap:
-        return []
-    return [
-        ctx.problem(
-            (*path, "editors"),
-            f"{len(workspace.editors)} editors is more than the {_plan_name(workspace.plan)} "
-            f"plan's {cap} seats",
-            "W03",
-        )
-    ]
+    breach = rules.w03_seat_cap(workspace.plan, cap, len(workspace.editors))
+    return ctx.breaches((*path, "editors"), breach)
 
 
 def _web_buy(
@@ -268,39 +332,18 @@ def _web_buy(
 ) -> list[Problem]:
     if ctx.book is None:
         return []
-    web = ctx.book.web
-    field = (*path, "buy")
-    problems = []
-    if event.buy < web.min_purchase_credits:
-        problems.append(
-            ctx.problem(
-                field,
-                f"web credits are bought in at least {web.min_purchase_credits:,} at a time; "
-                f"this buys {event.buy:,}",
-                "W07",
-            )
-        )
+    book = ctx.book
+    web = book.web
     so_far = [plan for at, plan in plans if at <= event.at] or [plans[0][1]]
-    if not any(ctx.book.plan(plan).can_buy for plan in so_far):
-        buyers = _plan_names(p for p in Plan if ctx.book.plan(p).can_buy)
-        problems.append(
-            ctx.problem(
-                field,
-                f"a {_plan_name(so_far[-1])} workspace cannot buy credits; {buyers} can",
-                "W07",
-            )
-        )
+    buyers = [p for p in Plan if book.plan(p).can_buy]
+    can_buy = any(book.plan(plan).can_buy for plan in so_far)
     price = event.buy * web.credit_price_usd
-    if so_far[-1] is Plan.ENTERPRISE and price > web.enterprise_in_app_cap_usd:
-        problems.append(
-            ctx.problem(
-                field,
-                f"an Enterprise in-app purchase is capped at ${web.enterprise_in_app_cap_usd:,} "
-                f"and this one costs ${price:,.2f}; more is a sales contract",
-                "W07",
-            )
-        )
-    return problems
+    return ctx.breaches(
+        (*path, "buy"),
+        rules.w07_purchase_minimum(event.buy, web.min_purchase_credits),
+        rules.w07_plan_can_buy(so_far[-1], can_buy, buyers),
+        rules.w07_enterprise_cap(so_far[-1], price, web.enterprise_in_app_cap_usd),
+    )
 
 
 # ---------------------------------------------------------------- API organizations
@@ -310,7 +353,8 @@ def check_organization(organization: Organization, path: DataPath, ctx: Context)
     problems = _opening(organization.opened, (*path, "opened"), ctx)
     problems += _repeated_names(organization.members, (*path, "members"), ctx, "member")
     if organization.autobill is not None:
-        problems += _autobill_amount(organization.autobill.amount, (*path, "autobill"), ctx)
+        settings = organization.autobill
+        problems += _autobill(settings.threshold, settings.amount, (*path, "autobill"), ctx)
     problems += _organization_events(organization, path, ctx)
     created = {e.create_key for e in organization.events if isinstance(e, CreateKey)}
     for index, line in enumerate(organization.usage):
@@ -368,16 +412,10 @@ def _organization_events(organization: Organization, path: DataPath, ctx: Contex
 
 
 def _api_buy(event: Buy, path: DataPath, ctx: Context) -> list[Problem]:
-    if ctx.book is None or event.buy >= ctx.book.api.min_purchase_credits:
+    if ctx.book is None:
         return []
-    minimum = ctx.book.api.min_purchase_credits
-    return [
-        ctx.problem(
-            (*path, "buy"),
-            f"API credits are bought in at least {minimum:,} at a time; this buys {event.buy:,}",
-            "A01",
-        )
-    ]
+    breach = rules.a01_purchase_minimum(event.buy, ctx.book.api.min_purchase_credits)
+    return ctx.breaches((*path, "buy"), breach)
 
 
 def _create_key(
@@ -418,20 +456,16 @@ def _enable_autobill(
                 "A05",
             )
         ]
-    return _autobill_amount(settings.amount, field, ctx)
+    return _autobill(settings.threshold, settings.amount, field, ctx)
 
 
-def _autobill_amount(amount: int, path: DataPath, ctx: Context) -> list[Problem]:
-    if ctx.book is None or amount >= ctx.book.api.autobill_min_credits:
+def _autobill(threshold: int, amount: int, path: DataPath, ctx: Context) -> list[Problem]:
+    if ctx.book is None:
         return []
     minimum = ctx.book.api.autobill_min_credits
-    return [
-        ctx.problem(
-            (*path, "amount"),
-            f"an autobill recharge is at least {minimum:,} credits; this one is {amount:,}",
-            "A04",
-        )
-    ]
+    breach = rules.a04_autobill_settings(threshold, amount, minimum)
+    field = "amount" if amount < minimum else "threshold"
+    return ctx.breaches((*path, field), breach)
 
 
 # ---------------------------------------------------------------- usage lines
@@ -727,12 +761,3 @@ def _show(instant: datetime) -> str:
     if (instant.hour, instant.minute, instant.second, instant.microsecond) == (0, 0, 0, 0):
         return instant.strftime("%Y-%m-%d")
     return instant.strftime("%Y-%m-%d %H:%M" if instant.second == 0 else "%Y-%m-%d %H:%M:%S")
-
-
-def _plan_name(plan: Plan) -> str:
-    return plan.value.capitalize()
-
-
-def _plan_names(plans: Iterable[Plan]) -> str:
-    names = [_plan_name(p) for p in plans]
-    return ", ".join(names[:-1]) + f" and {names[-1]}" if len(names) > 1 else "".join(names)

@@ -34,9 +34,8 @@ _WEB_USD = (
     WebWorkspace.BillingDateReached,
     WebWorkspace.PlanUpgraded,
     WebWorkspace.EditorAdded,
-    WebWorkspace.EditorRemoved,
     WebWorkspace.CreditsPurchased,
-)
+)  # W04: an EditorRemoved moves no money; its credit is netted in BillingDateReached.usd
 _API_USD = (ApiOrganization.CreditsPurchased, ApiOrganization.AutobillToppedUp)
 _TOP_UPS = (
     WebWorkspace.CreditsPurchased,

@@ -14,6 +14,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from ledger.domain import rules
 from ledger.domain.base import SimulatedAggregate
 from ledger.domain.errors import DomainError
 from ledger.domain.runs import (
@@ -117,7 +118,11 @@ class ApiOrganization(SimulatedAggregate):
         if tier not in {r.tier for r in tier_rules}:
             raise DomainError(f"tier {tier} is not in the tier table (1-5)", "A06")
         if autobill is not None:
-            _check_autobill(autobill, autobill_min_credits)
+            rules.enforce(
+                rules.a04_autobill_settings(
+                    autobill["threshold"], autobill["amount"], autobill_min_credits
+                )
+            )
         return cls._create(
             cls.Opened,
             id=id,
@@ -166,12 +171,7 @@ class ApiOrganization(SimulatedAggregate):
     def purchase_credits(self, at: datetime, credits: int, *, evaluate_tier: bool = True) -> None:
         """A01 at least 1,000 credits at $0.01; A07 refused over the 30-day cap."""
         at = utc(at)
-        if credits < self.min_purchase_credits:
-            raise DomainError(
-                f"API credits are bought in at least {self.min_purchase_credits:,}, "
-                f"not {credits:,}",
-                "A01",
-            )
+        rules.enforce(rules.a01_purchase_minimum(credits, self.min_purchase_credits))
         usd = _cents(Decimal(credits) * self.credit_price_usd)
         remaining = self.remaining_cap_usd(at)
         if usd > remaining:
@@ -319,7 +319,11 @@ class ApiOrganization(SimulatedAggregate):
         if settings["threshold"] is None or settings["amount"] is None:
             raise DomainError("autobilling needs a threshold and an amount", "A04")
         checked = {k: int(v) for k, v in settings.items() if v is not None}
-        _check_autobill(checked, self.autobill_min_credits)
+        rules.enforce(
+            rules.a04_autobill_settings(
+                checked["threshold"], checked["amount"], self.autobill_min_credits
+            )
+        )
         self.trigger_event(self.AutobillEnabled, timestamp=at, settings=checked)
 
     def disable_autobill(self, at: datetime) -> None:
@@ -646,13 +650,3 @@ class ApiOrganization(SimulatedAggregate):
 
         def apply(self, aggregate: ApiOrganization) -> None:
             pass
-
-
-def _check_autobill(settings: dict[str, int], minimum: int) -> None:
-    if settings["amount"] < minimum:
-        raise DomainError(
-            f"an autobill recharge is at least {minimum:,} credits, not {settings['amount']:,}",
-            "A04",
-        )
-    if settings["threshold"] < 0:
-        raise DomainError("the autobill threshold cannot be negative", "A04")

@@ -14,8 +14,6 @@ Credits: TypeAlias = int  # S02: ledger arithmetic is in whole credits
 Usd: TypeAlias = Decimal  # S02: money is Decimal US dollars, never float
 Instant: TypeAlias = datetime  # S03: a simulated, timezone-aware UTC instant
 
-CREDIT_PRICE_USD = Decimal("0.01")  # S02: one credit bought costs $0.01 on both surfaces
-
 
 class Surface(Enum):
     """S01: the two credit systems that never mix."""
@@ -75,6 +73,7 @@ class RefusalReason(Enum):
     LAST_EDITOR = "last_editor"  # a workspace keeps at least one editor
     UNKNOWN_KEY = "unknown_key"  # A10
     PLAN_CANNOT_BUY = "plan_cannot_buy"  # W07: a workspace that fell back to Free
+    NO_SUBSCRIPTION = "no_subscription"  # W13: cancelling after the fall back to Free
 
 
 class GenerationMode(Enum):

@@ -15,6 +15,7 @@ from uuid import UUID
 
 from eventsourcing.domain import Aggregate
 
+from ledger.domain import rules
 from ledger.domain.base import SimulatedAggregate
 from ledger.domain.errors import DomainError
 from ledger.domain.runs import (
@@ -113,6 +114,7 @@ class WebWorkspace(SimulatedAggregate):
         self.pending_terms: dict[str, Any] | None = None  # W12: a scheduled downgrade
         self.cancel_at: datetime | None = None  # W13: end of the paid period
         self.fallback_terms: dict[str, Any] | None = None  # W13: Free, after the period
+        self.seat_credit_usd = Decimal("0.00")  # W04: owed to the next invoice
 
     # ----------------------------------------------------------------- creation
 
@@ -133,16 +135,15 @@ class WebWorkspace(SimulatedAggregate):
         refill: dict[str, int] | None = None,
     ) -> WebWorkspace:
         """W01-W05: open a workspace on a plan; ``at`` is the billing anchor."""
-        if not editors:
-            raise DomainError("a workspace needs at least one editor", "W03")
+        rules.enforce(rules.w03_seat_cap(terms.plan, terms.seat_cap, len(editors)))
         if len(set(editors)) != len(editors):
             raise DomainError("the same editor is listed twice", "W03")
-        if len(editors) > terms.seat_cap:
-            raise DomainError(
-                f"{terms.plan.value} allows {terms.seat_cap} editor(s), not {len(editors)}", "W03"
-            )
         if refill is not None:
-            _check_refill(terms, refill)
+            # On a plan without Auto Refill (Free) the settings wait, dormant, for an
+            # upgrade: `_refill_possible` never fires them there (W15).
+            rules.enforce(
+                rules.w15_refill_settings(refill["amount_usd"], refill["monthly_max_usd"])
+            )
         if terms.plan is Plan.ENTERPRISE and terms.allowance <= 0:
             raise DomainError("an Enterprise workspace needs contract credits", "W16")
         usd = _cents(terms.seat_price(billing) * len(editors))
@@ -210,6 +211,7 @@ class WebWorkspace(SimulatedAggregate):
                 period=period,
                 usd=Decimal("0.00"),
                 seats=len(self.editors),
+                credit_usd=Decimal("0.00"),
             )
             if self.plan_credits > 0:
                 self._forfeit(at, self.plan_credits, ForfeitReason.CANCELLATION)
@@ -222,13 +224,21 @@ class WebWorkspace(SimulatedAggregate):
                 self.PlanDowngraded, timestamp=at, from_plan=terms.plan, terms=new.to_dict()
             )
             terms = new
-        usd = (
+        gross = (
             _cents(terms.seat_price(self.billing) * len(self.editors))
             if period_end
             else Decimal("0.00")
         )
+        # W04: seat credits from removed editors are applied to this invoice; what
+        # exceeds it waits for the next one.
+        credit = min(self.seat_credit_usd, gross)
         self.trigger_event(
-            self.BillingDateReached, timestamp=at, period=period, usd=usd, seats=len(self.editors)
+            self.BillingDateReached,
+            timestamp=at,
+            period=period,
+            usd=gross - credit,
+            seats=len(self.editors),
+            credit_usd=credit,
         )
         if self._refreshes_on(period):
             reason = (
@@ -254,12 +264,17 @@ class WebWorkspace(SimulatedAggregate):
         self.trigger_event(self.CreditsForfeited, timestamp=at, amount=amount, reason=reason)
 
     class BillingDateReached(Aggregate.Event):
+        """``usd`` is what this invoice charges: the renewal (0 in the months of an
+        annual period) less ``credit_usd``, the seat credits applied to it (W04)."""
+
         period: int
-        usd: Decimal  # the renewal charge, 0 in the months of an annual period
+        usd: Decimal
         seats: int
+        credit_usd: Decimal
 
         def apply(self, aggregate: WebWorkspace) -> None:
             aggregate.periods = self.period
+            aggregate.seat_credit_usd -= self.credit_usd
 
     class CreditsForfeited(Aggregate.Event):
         amount: int
@@ -300,12 +315,23 @@ class WebWorkspace(SimulatedAggregate):
         """W11 upgrade now (pro rata, allowance difference), W12 downgrade at renewal."""
         at = utc(at)
         current = self.plan_terms
-        if terms.plan is Plan.ENTERPRISE or current.plan is Plan.ENTERPRISE:
-            raise DomainError(
-                "moving to or from Enterprise is a sales contract, not a plan change", "W16"
-            )
+        rules.enforce(rules.w16_plan_change(current.plan, terms.plan))
         if terms.plan is current.plan:
-            raise DomainError(f"the workspace is already on {terms.plan.value}", "W11")
+            # W12: choosing the current plan again drops a scheduled downgrade or
+            # cancellation (Stripe's scheduled changes); with none, nothing changes.
+            self.trigger_event(
+                self.ScheduledChangeDropped,
+                timestamp=at,
+                plan=current.plan,
+                dropped_plan=(
+                    Plan.FREE
+                    if self.cancel_at is not None
+                    else Plan(self.pending_terms["plan"])
+                    if self.pending_terms is not None
+                    else None
+                ),
+            )
+            return
         if terms.plan is Plan.FREE:
             self.cancel(at, terms)
             return
@@ -364,7 +390,17 @@ class WebWorkspace(SimulatedAggregate):
         """
         at = utc(at)
         if self.plan is Plan.FREE:
-            raise DomainError("a Free workspace has no subscription to cancel", "W13")
+            if self.periods > 0:
+                # Fell back to Free after a cancel: only the run can discover this.
+                self.trigger_event(
+                    self.PlanChangeRefused,
+                    timestamp=at,
+                    to_plan=Plan.FREE,
+                    reason=RefusalReason.NO_SUBSCRIPTION,
+                    detail="the workspace is already on Free after its paid period ended",
+                )
+                return
+            rules.enforce(rules.w13_cancel(self.plan))
         if self.cancel_at is not None:
             return
         _, end = self.paid_period()
@@ -406,6 +442,19 @@ class WebWorkspace(SimulatedAggregate):
             aggregate.cancel_at = self.effective_at
             aggregate.fallback_terms = dict(self.fallback_terms)
 
+    class ScheduledChangeDropped(Aggregate.Event):
+        """W12: the current plan was chosen again; ``dropped_plan`` is the plan the
+        scheduled change would have moved to (Free for a cancellation), None when
+        nothing was scheduled."""
+
+        plan: Plan
+        dropped_plan: Plan | None
+
+        def apply(self, aggregate: WebWorkspace) -> None:
+            aggregate.pending_terms = None
+            aggregate.cancel_at = None
+            aggregate.fallback_terms = None
+
     class PlanChangeRefused(Aggregate.Event):
         to_plan: Plan
         reason: RefusalReason
@@ -432,7 +481,11 @@ class WebWorkspace(SimulatedAggregate):
             self.trigger_event(self.EditorAdded, timestamp=at, editor=editor, usd=usd)
 
     def remove_editor(self, at: datetime, editor: str) -> None:
-        """W04: removing an editor credits the unused seat time to the next invoice."""
+        """W04: removing an editor credits the unused seat time to the next invoice.
+
+        No money moves now: ``credit_usd`` is owed and taken off the next
+        renewal invoice (``BillingDateReached.credit_usd``).
+        """
         at = utc(at)
         if editor not in self.editors:
             self._refuse_editor(at, editor, RefusalReason.NOT_A_MEMBER)
@@ -440,11 +493,11 @@ class WebWorkspace(SimulatedAggregate):
             self._refuse_editor(at, editor, RefusalReason.LAST_EDITOR)
         else:
             terms = self.plan_terms
-            usd = Decimal("0.00")
+            credit = Decimal("0.00")
             if terms.plan is not Plan.FREE:
                 start, end = self.paid_period()
-                usd = -prorate(terms.seat_price(self.billing), start, end, at)
-            self.trigger_event(self.EditorRemoved, timestamp=at, editor=editor, usd=usd)
+                credit = prorate(terms.seat_price(self.billing), start, end, at)
+            self.trigger_event(self.EditorRemoved, timestamp=at, editor=editor, credit_usd=credit)
 
     def _refuse_editor(self, at: datetime, editor: str, reason: RefusalReason) -> None:
         self.trigger_event(self.EditorRefused, timestamp=at, editor=editor, reason=reason)
@@ -458,10 +511,11 @@ class WebWorkspace(SimulatedAggregate):
 
     class EditorRemoved(Aggregate.Event):
         editor: str
-        usd: Decimal  # negative: a credit on the next invoice
+        credit_usd: Decimal  # W04: the unused seat time, owed to the next invoice
 
         def apply(self, aggregate: WebWorkspace) -> None:
             aggregate.editors.remove(self.editor)
+            aggregate.seat_credit_usd += self.credit_usd
 
     class EditorRefused(Aggregate.Event):
         editor: str
@@ -477,18 +531,8 @@ class WebWorkspace(SimulatedAggregate):
         at = utc(at)
         terms = self.plan_terms
         usd = _cents(Decimal(credits) * self.credit_price_usd)
-        if credits < self.min_purchase_credits:
-            raise DomainError(
-                f"web credits are bought in at least {self.min_purchase_credits:,}, "
-                f"not {credits:,}",
-                "W07",
-            )
-        if terms.plan is Plan.ENTERPRISE and usd > self.enterprise_cap_usd:
-            raise DomainError(
-                f"an Enterprise in-app purchase is capped at ${self.enterprise_cap_usd:,}; "
-                f"${usd:,} is a sales contract",
-                "W07",
-            )
+        rules.enforce(rules.w07_purchase_minimum(credits, self.min_purchase_credits))
+        rules.enforce(rules.w07_enterprise_cap(terms.plan, usd, self.enterprise_cap_usd))
         if not terms.can_buy:
             if terms.plan is Plan.FREE and self.plan_credits == 0 and self.periods > 0:
                 # Fell back to Free after a cancel: only the run can discover this.
@@ -500,7 +544,8 @@ class WebWorkspace(SimulatedAggregate):
                     reason=RefusalReason.PLAN_CANNOT_BUY,
                 )
                 return
-            raise DomainError(f"a {terms.plan.value} workspace cannot buy credits", "W07")
+            buyers = [p for p in Plan if p not in (Plan.FREE, terms.plan)]
+            rules.enforce(rules.w07_plan_can_buy(terms.plan, terms.can_buy, buyers))
         self.trigger_event(
             self.CreditsPurchased, timestamp=at, credits=credits, usd=usd, refill=False
         )
@@ -711,13 +756,3 @@ class WebWorkspace(SimulatedAggregate):
 
         def apply(self, aggregate: WebWorkspace) -> None:
             pass
-
-
-def _check_refill(terms: PlanTerms, refill: dict[str, int]) -> None:
-    # On a plan without Auto Refill (Free) the settings wait, dormant, for an
-    # upgrade: `_refill_possible` never fires them there (W15).
-    del terms
-    if refill["amount_usd"] < 10:
-        raise DomainError("an Auto Refill buys at least $10 (1,000 credits)", "W15")
-    if refill["monthly_max_usd"] < refill["amount_usd"]:
-        raise DomainError("the Auto Refill monthly maximum is below one refill", "W15")

@@ -8,12 +8,14 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from domain_kit import HOUR_US, at, web_task
+from domain_kit import HOUR_US, at, only, web_task
 
 from ledger.application import Ledger, account_uuid, plan_terms
+from ledger.domain.api import ApiOrganization
 from ledger.domain.errors import DomainError
 from ledger.domain.terms import TaskSpec
-from ledger.domain.types import CREDIT_PRICE_USD, Plan, Surface
+from ledger.domain.types import Plan, Surface
+from ledger.domain.web import WebWorkspace
 from ledger.pricing.models import PriceBook
 
 START = at(2027, 1, 1)
@@ -87,10 +89,15 @@ def test_s02_events_hold_whole_credits_and_decimal_dollars(ledger: Ledger, book:
     assert credits and all(type(v) is int for _, v in credits)
 
 
-def test_s02_one_credit_costs_one_cent_on_both_surfaces(book: PriceBook) -> None:
-    assert Decimal("0.01") == CREDIT_PRICE_USD
+def test_s02_one_credit_costs_one_cent_on_both_surfaces(ledger: Ledger, book: PriceBook) -> None:
     assert book.web.credit_price_usd == book.api.credit_price_usd == Decimal("0.01")
     assert isinstance(book.web.credit_price_usd, Decimal)
+    ws = ledger.open_workspace("w", START, book, Plan.STANDARD)
+    ws.purchase_credits(at(2027, 1, 2), 1234)
+    org = ledger.open_organization("o", START, book)
+    org.purchase_credits(at(2027, 1, 2), 1234)
+    assert only(ws, WebWorkspace.CreditsPurchased).usd == Decimal("12.34")
+    assert only(org, ApiOrganization.CreditsPurchased).usd == Decimal("12.34")
 
 
 def saved_history(ledger: Ledger, book: PriceBook) -> None:

@@ -60,10 +60,67 @@ def test_w11_an_annual_upgrade_prorates_over_the_rest_of_the_year(
     assert only(ws, WebWorkspace.PlanUpgraded).usd == Decimal("96.26")
 
 
-def test_w11_changing_to_the_same_plan_is_an_error(ledger: Ledger, book: PriceBook) -> None:
+def test_w12_choosing_the_current_plan_with_nothing_scheduled_changes_nothing(
+    ledger: Ledger, book: PriceBook
+) -> None:
     ws = ledger.open_workspace("w", START, book, Plan.PRO)
-    with pytest.raises(DomainError, match="W11"):
-        ws.change_plan(MID_JANUARY, plan_terms(book, Plan.PRO))
+    ws.change_plan(MID_JANUARY, plan_terms(book, Plan.PRO))
+    kept = only(ws, WebWorkspace.ScheduledChangeDropped)
+    assert (kept.plan, kept.dropped_plan) == (Plan.PRO, None)
+    assert (ws.plan, ws.plan_credits, ws.pending_terms, ws.cancel_at) == (
+        Plan.PRO,
+        2250,
+        None,
+        None,
+    )
+
+
+def test_w12_choosing_the_current_plan_drops_a_scheduled_downgrade(
+    ledger: Ledger, book: PriceBook
+) -> None:
+    # Stripe's scheduled changes, and Runway's plan page: picking the plan you are
+    # on while a downgrade waits keeps the plan and drops the downgrade.
+    ws = ledger.open_workspace("w", START, book, Plan.PRO)
+    ws.change_plan(at(2027, 1, 10), plan_terms(book, Plan.STANDARD))
+    ws.change_plan(MID_JANUARY, plan_terms(book, Plan.PRO))
+    dropped = only(ws, WebWorkspace.ScheduledChangeDropped)
+    assert (dropped.plan, dropped.dropped_plan) == (Plan.PRO, Plan.STANDARD)
+    ws.pass_billing_date(at(2027, 2, 1))
+    assert recorded(ws, WebWorkspace.PlanDowngraded) == []
+    assert (ws.plan, ws.plan_credits) == (Plan.PRO, 2250)
+    assert only(ws, WebWorkspace.BillingDateReached).usd == Decimal("35.00")
+
+
+def test_w12_choosing_the_current_plan_drops_a_scheduled_cancellation(
+    ledger: Ledger, book: PriceBook
+) -> None:
+    ws = ledger.open_workspace("w", START, book, Plan.STANDARD)
+    ws.cancel(at(2027, 1, 10), plan_terms(book, Plan.FREE))
+    ws.change_plan(MID_JANUARY, plan_terms(book, Plan.STANDARD))
+    assert only(ws, WebWorkspace.ScheduledChangeDropped).dropped_plan is Plan.FREE
+    ws.pass_billing_date(at(2027, 2, 1))
+    assert recorded(ws, WebWorkspace.PlanEnded) == []
+    assert (ws.plan, ws.plan_credits) == (Plan.STANDARD, 625)
+
+
+def test_w13_cancelling_after_the_fall_back_to_free_is_a_refusal_not_an_error(
+    ledger: Ledger, book: PriceBook
+) -> None:
+    ws = ledger.open_workspace("w", START, book, Plan.STANDARD)
+    ws.cancel(at(2027, 1, 10), plan_terms(book, Plan.FREE))
+    ws.pass_billing_date(at(2027, 2, 1))
+    assert ws.plan is Plan.FREE
+    ws.cancel(at(2027, 3, 1), plan_terms(book, Plan.FREE))
+    refused = only(ws, WebWorkspace.PlanChangeRefused)
+    assert refused.reason is RefusalReason.NO_SUBSCRIPTION
+
+
+def test_w13_a_workspace_that_never_paid_has_nothing_to_cancel(
+    ledger: Ledger, book: PriceBook
+) -> None:
+    ws = ledger.open_workspace("w", START, book, Plan.FREE)
+    with pytest.raises(DomainError, match="W13"):
+        ws.cancel(MID_JANUARY, plan_terms(book, Plan.FREE))
 
 
 def test_w12_a_monthly_downgrade_waits_for_the_next_billing_date(

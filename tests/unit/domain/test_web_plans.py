@@ -8,10 +8,13 @@ import pytest
 from domain_kit import at, kinds, only, recorded
 
 from ledger.application import Ledger, plan_terms
+from ledger.decide.measure import measure
 from ledger.domain.errors import DomainError
-from ledger.domain.types import Billing, Plan, RefusalReason
+from ledger.domain.types import Billing, Plan, RefusalReason, Surface
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.models import PriceBook
+from scenarios.engine import replay
+from scenarios.loader import load_scenario_text
 
 START = at(2027, 1, 1)
 
@@ -162,8 +165,64 @@ def test_w04_removing_an_editor_credits_the_unused_seat_time(
 ) -> None:
     ws = ledger.open_workspace("w", START, book, Plan.STANDARD, editors=["a", "b"])
     ws.remove_editor(at(2027, 1, 16), "b")
-    assert only(ws, WebWorkspace.EditorRemoved).usd == Decimal("-7.74")
+    assert only(ws, WebWorkspace.EditorRemoved).credit_usd == Decimal("7.74")
     assert ws.plan_credits == 625
+    # Owed to the next invoice: Feb 1 charges one seat, $15 - $7.74.
+    ws.pass_billing_date(at(2027, 2, 1))
+    renewal = only(ws, WebWorkspace.BillingDateReached)
+    assert (renewal.usd, renewal.credit_usd) == (Decimal("7.26"), Decimal("7.74"))
+
+
+def test_w04_the_removal_credit_is_booked_on_the_next_invoice_not_at_removal() -> None:
+    # Runway help centre: "a credit for their unused time will be applied to the next
+    # invoice". Standard monthly from Jun 1; an editor joins Jun 16 (15 of June's 30
+    # days left: $7.50) and leaves Jun 23 (8 days left: $4.00 credit). June pays
+    # $15 + $7.50 = $22.50; the Jul 1 invoice is one seat less the credit: $11.00.
+    loaded = load_scenario_text(
+        """
+version: 1
+name: w04
+start: 2027-06-01
+end: 2027-08-01
+workspaces:
+  - id: team
+    plan: standard
+    editors: [ana]
+    events:
+      - {at: 2027-06-16, add_editor: bo}
+      - {at: 2027-06-23, remove_editor: bo}
+"""
+    )
+    ledger = Ledger("memory", run="w04")
+    replay(loaded.scenario, loaded.price_book, ledger)
+    figures = measure(ledger, "team", Surface.WEB, loaded.scenario.start, loaded.scenario.end)
+    june, july = figures.months
+    assert (june.usd, july.usd) == (Decimal("22.50"), Decimal("11.00"))
+    assert figures.usd_total == Decimal("33.50")
+    ws = ledger.working(ledger.workspace_id("team"))
+    assert isinstance(ws, WebWorkspace)
+    assert ws.seat_credit_usd == Decimal("0.00")  # the whole credit was used on Jul 1
+
+
+def test_w04_a_credit_larger_than_the_invoice_waits_for_the_next_one(
+    ledger: Ledger, book: PriceBook
+) -> None:
+    # Annual Pro: the months inside the year invoice nothing, so a credit from a
+    # removal waits for the renewal a year after the anchor.
+    ws = ledger.open_workspace(
+        "w", START, book, Plan.PRO, billing=Billing.ANNUAL, editors=["a", "b"]
+    )
+    for month in range(2, 8):
+        ws.pass_billing_date(at(2027, month, 1))
+    ws.remove_editor(at(2027, 7, 2), "b")
+    credit = only(ws, WebWorkspace.EditorRemoved).credit_usd
+    assert credit == Decimal("168.46")  # 183 of 365 days of $336
+    for month in range(8, 13):
+        ws.pass_billing_date(at(2027, month, 1))
+    ws.pass_billing_date(at(2028, 1, 1))
+    renewals = recorded(ws, WebWorkspace.BillingDateReached)
+    assert all(r.usd == 0 and r.credit_usd == 0 for r in renewals[:-1])
+    assert (renewals[-1].usd, renewals[-1].credit_usd) == (Decimal("336") - credit, credit)
 
 
 def test_w04_plan_terms_come_from_the_price_book(book: PriceBook) -> None:

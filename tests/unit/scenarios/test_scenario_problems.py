@@ -420,13 +420,36 @@ def test_w16_an_enterprise_workspace_without_contract_credits_is_reported() -> N
     assert where(problem) == (6, "workspaces[0].contract_credits", "W16")
 
 
-def test_w15_auto_refill_on_a_free_workspace_is_reported() -> None:
-    problem = problem_in(
+def test_w15_auto_refill_on_a_workspace_never_on_a_refill_plan_is_a_warning() -> None:
+    # The replay keeps the settings dormant on Free (they would fire after an
+    # upgrade), so run accepts the file: validate warns instead of refusing it.
+    loaded = load_scenario_text(
         HEADER + "workspaces:\n  - id: w\n    plan: free\n"
-        "    auto_refill: {trigger: 100, amount_usd: 10, monthly_max_usd: 50}\n"
+        "    auto_refill: {trigger: 100, amount_usd: 10, monthly_max_usd: 50}\n",
+        filename="x.yaml",
     )
 
-    assert where(problem) == (8, "workspaces[0].auto_refill", "W15")
+    assert [(w.line, w.field, w.rule, w.severity) for w in loaded.warnings] == [
+        (8, "workspaces[0].auto_refill", "W15", Severity.WARNING)
+    ]
+
+
+def test_w16_a_plan_change_to_or_from_enterprise_is_reported() -> None:
+    problem = problem_in(
+        HEADER + "workspaces:\n  - id: w\n    plan: enterprise\n    contract_credits: 9000\n"
+        "    events:\n      - {at: 2027-03-01, change_plan: pro}\n"
+    )
+
+    assert where(problem) == (10, "workspaces[0].events[0].change_plan", "W16")
+
+
+def test_w13_cancelling_a_workspace_that_was_never_paid_is_reported() -> None:
+    problem = problem_in(
+        HEADER + "workspaces:\n  - id: w\n    plan: free\n"
+        "    events:\n      - {at: 2027-03-01, cancel: true}\n"
+    )
+
+    assert where(problem) == (9, "workspaces[0].events[0].cancel", "W13")
 
 
 # ---------------------------------------------------------------- API rules
