@@ -20,7 +20,14 @@ from ledger.domain import rules
 from ledger.domain.rules import Breach, plan_names
 from ledger.domain.time import billing_date
 from ledger.domain.types import Billing, GenerationMode, Plan, Surface
-from ledger.pricing.models import ApiModel, Meter, PriceBook, PricingError, WebModel
+from ledger.pricing.models import (
+    ApiModel,
+    DurationError,
+    Meter,
+    PriceBook,
+    PricingError,
+    WebModel,
+)
 from scenarios.errors import DataPath, Problem, Severity, did_you_mean, format_path
 from scenarios.schedule import account_actions, parse_rrule
 from scenarios.schema import (
@@ -566,6 +573,9 @@ def _priced(
     for model in models:
         try:
             model.cost(line.task_usage())
+        except DurationError as exc:
+            problems.append(ctx.problem((*path, "seconds"), f"{line.model}: {exc}", "A02"))
+            break
         except PricingError as exc:
             problems.append(ctx.problem((*path, _unit_field(model, line)), str(exc)))
             break

@@ -8,7 +8,9 @@ be priced from the API table by accident.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 from enum import Enum
@@ -21,6 +23,10 @@ from ledger.domain.types import Plan, Surface, Tier
 
 class PricingError(ValueError):
     """A question the price book cannot answer (an unknown model, a missing variant)."""
+
+
+class DurationError(PricingError):
+    """A duration the model does not accept (the API rejects the task)."""
 
 
 class Confidence(Enum):
@@ -53,8 +59,30 @@ class _Sourced(_Frozen):
     conf: Confidence
     figures: dict[str, Provenance] = Field(default_factory=dict)
 
-    def provenance(self, figure: str) -> Provenance:
-        return self.figures.get(figure, Provenance(source=self.source, conf=self.conf))
+    def provenance(
+        self, figure: str, defaults: Mapping[str, Provenance] | None = None
+    ) -> Provenance:
+        """The figure's own mark, else the surface's mark for that figure, else the entry's."""
+        if figure in self.figures:
+            return self.figures[figure]
+        if defaults and figure in defaults:
+            return defaults[figure]
+        return Provenance(source=self.source, conf=self.conf)
+
+
+# A source that says it is none cannot back a figure marked R or G.
+NO_SOURCE = re.compile(
+    r"no source|assum|placeholder|presum|not published|no runway|lost|guess", re.IGNORECASE
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Figure:
+    """One figure of a price book, by dotted path (as overrides name it), with its mark."""
+
+    path: str
+    value: object
+    provenance: Provenance
 
 
 class Usage(_Frozen):
@@ -76,6 +104,7 @@ class _ModelBase(_Sourced):
     unit: int = 1
     min_charge: int = 0
     processing_seconds: int = 60
+    durations: list[int] | None = None  # seconds the API accepts for one output, if limited
 
     @model_validator(mode="after")
     def _one_rate(self) -> _ModelBase:
@@ -89,7 +118,22 @@ class _ModelBase(_Sourced):
             raise ValueError(f"default_variant {self.default_variant!r} is not in rates")
         if self.unit < 1:
             raise ValueError("unit must be at least 1")
+        if self.durations is not None and self.meter is not Meter.SECOND:
+            raise ValueError("durations apply to models priced per second")
         return self
+
+    def check_duration(self, seconds: int) -> None:
+        """A task of a duration the model does not accept is refused by the API."""
+        allowed = self.durations
+        if allowed is None or seconds in allowed:
+            return
+        span = sorted(allowed)
+        if span == list(range(span[0], span[-1] + 1)) and len(span) > 2:
+            shown = f"{span[0]} to {span[-1]} seconds"
+        else:
+            shown = ", ".join(str(d) for d in span[:-1]) + f" or {span[-1]} seconds"
+            shown = shown if len(span) > 1 else f"{span[0]} seconds"
+        raise DurationError(f"this model makes videos of {shown}, not {seconds}")
 
     def variant(self, usage: Usage) -> str | None:
         """The key into `rates` this usage selects (None for a flat rate)."""
@@ -123,6 +167,7 @@ class _ModelBase(_Sourced):
         if self.meter is Meter.SECOND:
             if usage.seconds is None:
                 raise PricingError("this model is priced per second: give `seconds`")
+            self.check_duration(usage.seconds)
             return math.ceil(usage.seconds / self.unit)
         if self.meter is Meter.CHARACTERS:
             if usage.characters is None:
@@ -181,7 +226,8 @@ class WebSurface(_Sourced):
     enterprise_in_app_cap_usd: Decimal
     plans: dict[Plan, WebPlanSpec]
     models: dict[str, WebModel]
-    explore_source: str = ""
+    # The mark of a model figure no model entry gives itself (explore, processing_seconds...).
+    model_figures: dict[str, Provenance] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _every_plan(self) -> WebSurface:
@@ -197,8 +243,7 @@ class ApiSurface(_Sourced):
     autobill_min_credits: int
     tiers: dict[Tier, TierSpec]
     models: dict[str, ApiModel]
-    tier_upgrade_days_source: str = ""
-    processing_seconds_source: str = ""
+    model_figures: dict[str, Provenance] = Field(default_factory=dict)
 
     @model_validator(mode="after")
     def _tiers_complete(self) -> ApiSurface:
@@ -246,6 +291,58 @@ class PriceBook(_Frozen):
     def limit(self, tier: Tier, model_id: str) -> ModelLimit:
         """A06: per-model concurrency and 24 h generations at a tier."""
         return self.api.tiers[tier].limits[self.api_model(model_id).limit_group]
+
+    def figures(self) -> Iterator[Figure]:
+        """Every figure the simulator uses, with the source and confidence that back it."""
+        web, api = self.web, self.api
+        for name in ("credit_price_usd", "min_purchase_credits", "enterprise_in_app_cap_usd"):
+            yield Figure(f"web.{name}", getattr(web, name), web.provenance(name))
+        for name in ("credit_price_usd", "min_purchase_credits", "autobill_min_credits"):
+            yield Figure(f"api.{name}", getattr(api, name), api.provenance(name))
+        for plan, spec in web.plans.items():
+            for name in _PLAN_FIGURES:
+                path = f"web.plans.{plan.value}.{name}"
+                yield Figure(path, getattr(spec, name), spec.provenance(name))
+        for tier, tier_spec in api.tiers.items():
+            for name in _TIER_FIGURES:
+                path = f"api.tiers.{tier.value}.{name}"
+                yield Figure(path, getattr(tier_spec, name), tier_spec.provenance(name))
+        for side, models, defaults in (
+            ("web", web.models, web.model_figures),
+            ("api", api.models, api.model_figures),
+        ):
+            for model_id, model in models.items():
+                for name in _model_figures(model):
+                    path = f"{side}.models.{model_id}.{name}"
+                    yield Figure(path, getattr(model, name), model.provenance(name, defaults))
+
+
+_PLAN_FIGURES = (
+    "credits",
+    "refresh",
+    "monthly_usd",
+    "annual_usd",
+    "seat_cap",
+    "can_buy",
+    "explore",
+    "auto_refill",
+)
+_TIER_FIGURES = ("unlock_usd", "min_days_since_first_purchase", "monthly_cap_usd", "limits")
+
+
+def _model_figures(model: WebModel | ApiModel) -> list[str]:
+    names = ["rate" if model.rate is not None else "rates"]
+    if model.meter in (Meter.SECOND, Meter.CHARACTERS) and model.unit != 1:
+        names.append("unit")
+    if model.min_charge:
+        names.append("min_charge")
+    if model.default_variant is not None:
+        names.append("default_variant")
+    if model.durations is not None:
+        names.append("durations")
+    names.append("processing_seconds")
+    names.append("explore" if isinstance(model, WebModel) else "limit_group")
+    return names
 
 
 def _unknown_model(model_id: str, surface: Surface, known: Mapping[str, object]) -> str:

@@ -455,6 +455,23 @@ def test_w13_cancelling_a_workspace_that_was_never_paid_is_reported() -> None:
 # ---------------------------------------------------------------- API rules
 
 
+def test_a02_a_duration_the_api_model_does_not_accept_is_reported_at_its_line() -> None:
+    # runwayml/sdk-python: gen4.5 takes 2 to 10 seconds, veo3.1 4, 6 or 8.
+    problems = problems_in(
+        HEADER + "organizations:\n  - id: o\n    usage:\n"
+        "      - {every: day, model: gen4.5, seconds: 12}\n"
+        "      - {every: day, model: veo3.1, seconds: 5}\n"
+        "      - {every: day, model: veo3.1, seconds: 8}\n"
+    )
+
+    assert [where(p) for p in problems] == [
+        (8, "organizations[0].usage[0].seconds", "A02"),
+        (9, "organizations[0].usage[1].seconds", "A02"),
+    ]
+    assert "gen4.5: this model makes videos of 2 to 10 seconds, not 12" in problems[0].message
+    assert "veo3.1: this model makes videos of 4, 6 or 8 seconds, not 5" in problems[1].message
+
+
 def test_a01_buying_fewer_than_1000_api_credits_is_reported() -> None:
     problem = problem_in(
         HEADER + "organizations:\n  - id: o\n    events:\n      - {at: 2027-01-05, buy: 500}\n"
