@@ -278,6 +278,11 @@ class Ledger(Application[UUID]):
         contract_credits: int | None = None,
         refill: dict[str, int] | None = None,
         enterprise_pool: EnterprisePoolPolicy = EnterprisePoolPolicy.ANNUAL,
+        free_credits: domain_types.FreeCreditsPolicy = domain_types.FreeCreditsPolicy.FORFEIT,
+        plan_refresh: domain_types.PlanRefreshPolicy = domain_types.PlanRefreshPolicy.AT_ANCHOR,
+        refill_window: domain_types.RefillWindowPolicy = (
+            domain_types.RefillWindowPolicy.CALENDAR_MONTH
+        ),
     ) -> WebWorkspace:
         workspace = WebWorkspace.subscribe(
             id=self.workspace_id(name),
@@ -291,6 +296,9 @@ class Ledger(Application[UUID]):
             enterprise_cap_usd=book.web.enterprise_in_app_cap_usd,
             enterprise_pool=enterprise_pool,
             refill=refill,
+            free_credits=free_credits,
+            plan_refresh=plan_refresh,
+            refill_window=refill_window,
         )
         self.track(workspace)
         return workspace

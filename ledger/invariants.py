@@ -21,7 +21,7 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -190,6 +190,9 @@ def credits_conserved(account: str, steps: Sequence[Step]) -> list[InvariantErro
             plan.granted += int(e.credits_added)
         elif isinstance(e, Web.CreditsForfeited):
             plan.forfeited += int(e.amount)
+        elif isinstance(e, Web.FreeCreditsKept):  # policy free_credits: keep (a move)
+            plan.granted -= int(e.amount)
+            purchased.granted += int(e.amount)
         elif isinstance(e, Web.CreditsPurchased):
             purchased.bought += int(e.credits)
         elif isinstance(e, Api.CreditsPurchased | Api.AutobillToppedUp):
@@ -300,7 +303,9 @@ def one_grant_per_billing_date(account: str, steps: Sequence[Step]) -> list[Inva
             grants[step.at] += 1
         elif isinstance(e, Web.PlanCreditsRefreshed):
             grants[step.at] += 1
-            if period_at.get(e.period) != step.at:
+            billed = period_at.get(e.period)
+            # W05 policy plan_refresh: after_24h sets the bucket 24 h after the billing date.
+            if billed is None or step.at not in (billed, billed + timedelta(hours=24)):
                 errors.append(
                     _error(
                         "one_grant_per_billing_date",

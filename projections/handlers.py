@@ -289,6 +289,14 @@ def plan_upgraded(e: WebWorkspace.PlanUpgraded, c: Context) -> Rows:
     return rows + _usd(c, "upgrade", e.usd)
 
 
+def free_credits_kept(e: WebWorkspace.FreeCreditsKept, c: Context) -> Rows:
+    """Policy free_credits: keep: the Free grant moves to the never-expiring bucket."""
+    return [
+        _entry(c, 0, c.ts, PLAN, -e.amount, after=c.plan - e.amount, reason="carried"),
+        _entry(c, 1, c.ts, PURCHASED, e.amount, after=c.purchased + e.amount, reason="carried"),
+    ]
+
+
 def nothing(e: Any, c: Context) -> Rows:
     """Events that move no credits and no money (they stay in ``events``)."""
     return []
@@ -523,6 +531,7 @@ HANDLERS: dict[type[Any], Handler] = {
     WebWorkspace.DowngradeScheduled: nothing,
     WebWorkspace.CancellationScheduled: nothing,
     WebWorkspace.ScheduledChangeDropped: nothing,
+    WebWorkspace.FreeCreditsKept: free_credits_kept,
     WebWorkspace.PlanChangeRefused: plan_change_refused,
     WebWorkspace.EditorAdded: editor_added,
     WebWorkspace.EditorRemoved: editor_removed,

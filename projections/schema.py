@@ -434,7 +434,8 @@ TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 # ledger_entries.reason
 GRANTED_REASONS = ("grant", "refresh", "upgrade")
 PURCHASED_REASONS = ("purchase", "refill", "autobill")
-REASONS = (*GRANTED_REASONS, *PURCHASED_REASONS, "usage", "refund", "forfeit")
+# "carried": policy free_credits: keep moves the Free grant from plan to purchased.
+REASONS = (*GRANTED_REASONS, *PURCHASED_REASONS, "usage", "refund", "forfeit", "carried")
 # usd_ledger.kind
 USD_KINDS = (
     "subscription",

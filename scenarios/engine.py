@@ -35,7 +35,7 @@ from ledger.domain.terms import TaskSpec
 from ledger.domain.time import HOUR_US, SECOND_US, from_us, next_hour_us, to_us
 from ledger.domain.types import GenerationMode, Plan, Surface, Tier
 from ledger.domain.web import WebWorkspace
-from ledger.pricing.models import ApiModel, PriceBook, PricingError, WebModel
+from ledger.pricing.models import ApiModel, DurationError, PriceBook, PricingError, WebModel
 from scenarios.errors import DataPath, Problem, ScenarioError, format_path
 from scenarios.schedule import Occurrence, account_actions, usage_occurrences
 from scenarios.schema import Organization, Scenario, UsageLine, Workspace
@@ -63,6 +63,7 @@ class Kind(IntEnum):
     AUTOBILL = 3
     TIER = 4
     USAGE = 5
+    REFRESH = 6  # W05 policy after_24h: the plan refresh 24 h after the billing date
 
 
 Key = tuple[int, int, int, int]  # (instant us, rank, line or file position, tie-break)
@@ -168,6 +169,7 @@ class _Account:
         self.aggregate: WebWorkspace | ApiOrganization | None = None
         self.usage: Iterator[tuple[Occurrence, int, UsageLine]] | None = None
         self.billing_scheduled: int | None = None
+        self.refresh_scheduled: int | None = None
         self.tier_scheduled: int | None = None
 
     def push(self, at_us: int, rank: Rank, position: int, kind: Kind, payload: Any) -> None:
@@ -296,6 +298,11 @@ class Replay:
             account.billing_scheduled = None
             if ws.next_billing_at is not None and to_us(ws.next_billing_at) == at_us:
                 ws.pass_billing_date(at)
+        elif kind is Kind.REFRESH:
+            ws = account.aggregate
+            assert isinstance(ws, WebWorkspace)
+            if ws.next_refresh_at is not None and to_us(ws.next_refresh_at) == at_us:
+                ws.refresh_plan_credits(at)
         elif kind is Kind.ACTION:
             path, action = payload
             try:
@@ -336,6 +343,12 @@ class Replay:
                 if due_us != account.billing_scheduled and due_us < self.end_us:
                     account.billing_scheduled = due_us
                     account.push(due_us, Rank.BILLING, 0, Kind.BILLING, None)
+            refresh = agg.next_refresh_at
+            if refresh is not None:
+                refresh_us = to_us(refresh)
+                if refresh_us != account.refresh_scheduled and refresh_us < self.end_us:
+                    account.refresh_scheduled = refresh_us
+                    account.push(refresh_us, Rank.BILLING, 0, Kind.REFRESH, None)
         elif isinstance(agg, ApiOrganization):
             ready = agg.next_tier_check_at
             if ready is not None:
@@ -374,6 +387,9 @@ class Replay:
                     contract_credits=ws.contract_credits,
                     refill=refill,
                     enterprise_pool=policies.enterprise_pool,
+                    free_credits=policies.free_credits,
+                    plan_refresh=policies.plan_refresh,
+                    refill_window=policies.refill_window,
                 )
             else:
                 org = account.spec
@@ -452,13 +468,20 @@ class Replay:
             line = cursor.line
             usage = line.task_usage()
             model: WebModel | ApiModel
+            kind = "workspaces" if account.surface is Surface.WEB else "organizations"
+            index = self._spec_index(account)
+            path: DataPath = (kind, index, "usage", cursor.line_index, "model")
             try:
                 model = self.book.model(account.surface, line.model)
+                model.check_usage(usage)
                 cost = model.cost(usage)
+            except DurationError as exc:  # A02: as scenarios/validate.py reports it
+                path = (*path[:-1], "seconds")
+                message = f"{line.model}: {exc}"
+                raise ScenarioError(
+                    [Problem(self.file, self.line_of(path), _format(path), message, "A02")]
+                ) from exc
             except PricingError as exc:
-                kind = "workspaces" if account.surface is Surface.WEB else "organizations"
-                index = self._spec_index(account)
-                path: DataPath = (kind, index, "usage", cursor.line_index, "model")
                 raise ScenarioError(
                     [Problem(self.file, self.line_of(path), _format(path), str(exc), "A02")]
                 ) from exc

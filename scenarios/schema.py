@@ -33,9 +33,12 @@ from ledger.domain.types import (
     DailyLimitPolicy,
     DowngradePolicy,
     EnterprisePoolPolicy,
+    FreeCreditsPolicy,
     GenerationMode,
     MonthEndPolicy,
     Plan,
+    PlanRefreshPolicy,
+    RefillWindowPolicy,
     RefusalReason,
     Tier,
     TierUpgradePolicy,
@@ -137,6 +140,9 @@ class Policies(_Frozen):
     on_daily_limit: DailyLimitPolicy = DailyLimitPolicy.REJECT  # A08
     downgrade: DowngradePolicy = DowngradePolicy.AT_RENEWAL  # W12
     enterprise_pool: EnterprisePoolPolicy = EnterprisePoolPolicy.ANNUAL  # W16
+    free_credits: FreeCreditsPolicy = FreeCreditsPolicy.FORFEIT  # W01: leaving Free
+    plan_refresh: PlanRefreshPolicy = PlanRefreshPolicy.AT_ANCHOR  # W05/W06
+    refill_window: RefillWindowPolicy = RefillWindowPolicy.CALENDAR_MONTH  # W15
 
 
 # ---------------------------------------------------------------- usage lines

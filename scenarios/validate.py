@@ -572,6 +572,8 @@ def _priced(
     problems = []
     for model in models:
         try:
+            if surface is Surface.API:  # a workload may price it on the web, any length
+                model.check_usage(line.task_usage())
             model.cost(line.task_usage())
         except DurationError as exc:
             problems.append(ctx.problem((*path, "seconds"), f"{line.model}: {exc}", "A02"))

@@ -116,6 +116,27 @@ class DowngradePolicy(Enum):
     AT_RENEWAL = "at_renewal"  # W12: the lower plan starts at the end of the paid period
 
 
+class FreeCreditsPolicy(Enum):
+    """Point 6 of issue 13: what leaving Free does to the unspent one-time grant (W01)."""
+
+    FORFEIT = "forfeit"  # the paid plan's credits replace them (PLAN_START forfeit)
+    KEEP = "keep"  # the guide: the Free deposit "does not expire"; carried, never expiring
+
+
+class PlanRefreshPolicy(Enum):
+    """W05/W06: when on the billing date the plan bucket is set."""
+
+    AT_ANCHOR = "at_anchor"  # at the anchor's minute, with the renewal
+    AFTER_24H = "after_24h"  # Runway: "within 24 hours of your billing day": the latest
+
+
+class RefillWindowPolicy(Enum):
+    """W15: what the Auto Refill monthly maximum counts over."""
+
+    CALENDAR_MONTH = "calendar_month"  # the help article: by calendar month, also on annual
+    BILLING_PERIOD = "billing_period"  # Runway's settings page: the "current period"
+
+
 class EnterprisePoolPolicy(Enum):
     ANNUAL = "annual"  # W16: one pool set on each contract anniversary
     MONTHLY = "monthly"  # W16 conflicting article: set on every billing day

@@ -31,12 +31,16 @@ from ledger.domain.types import (
     Billing,
     EnterprisePoolPolicy,
     ForfeitReason,
+    FreeCreditsPolicy,
     GenerationMode,
     Plan,
+    PlanRefreshPolicy,
+    RefillWindowPolicy,
     RefusalReason,
 )
 
 CENT = Decimal("0.01")
+REFRESH_DELAY_US = 24 * 3600 * 1_000_000  # W05 policy after_24h: "within 24 hours"
 
 # W01/W03: what a cancelled workspace falls back to when the caller gives no
 # price-book figures: Free, one editor, nothing to buy, no refresh, no grant.
@@ -80,6 +84,9 @@ class WebWorkspace(SimulatedAggregate):
         enterprise_cap_usd: Decimal
         enterprise_pool: EnterprisePoolPolicy
         refill: dict[str, int] | None
+        free_credits: FreeCreditsPolicy
+        plan_refresh: PlanRefreshPolicy
+        refill_window: RefillWindowPolicy
 
     def __init__(
         self,
@@ -95,8 +102,15 @@ class WebWorkspace(SimulatedAggregate):
         enterprise_cap_usd: Decimal,
         enterprise_pool: EnterprisePoolPolicy,
         refill: dict[str, int] | None,
+        free_credits: FreeCreditsPolicy,
+        plan_refresh: PlanRefreshPolicy,
+        refill_window: RefillWindowPolicy,
     ) -> None:
         self.name = name
+        self.free_credits = free_credits
+        self.plan_refresh = plan_refresh
+        self.refill_window = refill_window
+        self.refresh_due: list[int] | None = None  # [instant us, period]: after_24h only
         self.terms = dict(terms)
         self.billing = billing
         self.anchor = anchor
@@ -133,6 +147,9 @@ class WebWorkspace(SimulatedAggregate):
         enterprise_cap_usd: Decimal = Decimal("9999"),
         enterprise_pool: EnterprisePoolPolicy = EnterprisePoolPolicy.ANNUAL,
         refill: dict[str, int] | None = None,
+        free_credits: FreeCreditsPolicy = FreeCreditsPolicy.FORFEIT,
+        plan_refresh: PlanRefreshPolicy = PlanRefreshPolicy.AT_ANCHOR,
+        refill_window: RefillWindowPolicy = RefillWindowPolicy.CALENDAR_MONTH,
     ) -> WebWorkspace:
         """W01-W05: open a workspace on a plan; ``at`` is the billing anchor."""
         rules.enforce(rules.w03_seat_cap(terms.plan, terms.seat_cap, len(editors)))
@@ -163,6 +180,9 @@ class WebWorkspace(SimulatedAggregate):
             enterprise_cap_usd=enterprise_cap_usd,
             enterprise_pool=enterprise_pool,
             refill=dict(refill) if refill else None,
+            free_credits=free_credits,
+            plan_refresh=plan_refresh,
+            refill_window=refill_window,
         )
 
     # ------------------------------------------------------------ derived state
@@ -241,16 +261,32 @@ class WebWorkspace(SimulatedAggregate):
             credit_usd=credit,
         )
         if self._refreshes_on(period):
-            reason = (
-                ForfeitReason.CONTRACT_RENEWAL
-                if terms.plan is Plan.ENTERPRISE
-                else ForfeitReason.RESET
-            )
-            if self.plan_credits > 0:
-                self._forfeit(at, self.plan_credits, reason)  # W06: no rollover
-            self.trigger_event(
-                self.PlanCreditsRefreshed, timestamp=at, allowance=terms.allowance, period=period
-            )
+            if self.plan_refresh is PlanRefreshPolicy.AFTER_24H:
+                return  # W05 policy: `refresh_plan_credits` at `next_refresh_at`
+            self._refresh(at, period)
+
+    @property
+    def next_refresh_at(self) -> datetime | None:
+        """Policy ``after_24h``: when the billing date's refresh is due (else None)."""
+        return from_us(self.refresh_due[0]) if self.refresh_due else None
+
+    def refresh_plan_credits(self, at: datetime) -> None:
+        """W05/W06 under ``plan_refresh: after_24h``: the refresh 24 h after the billing date."""
+        due = self.refresh_due
+        if due is None or to_us(utc(at)) != due[0]:
+            raise DomainError(f"no plan refresh due at {at.isoformat()}", "W05")
+        self._refresh(utc(at), due[1])
+
+    def _refresh(self, at: datetime, period: int) -> None:
+        terms = self.plan_terms
+        reason = (
+            ForfeitReason.CONTRACT_RENEWAL if terms.plan is Plan.ENTERPRISE else ForfeitReason.RESET
+        )
+        if self.plan_credits > 0:
+            self._forfeit(at, self.plan_credits, reason)  # W06: no rollover
+        self.trigger_event(
+            self.PlanCreditsRefreshed, timestamp=at, allowance=terms.allowance, period=period
+        )
 
     def _refreshes_on(self, period: int) -> bool:
         terms = self.plan_terms
@@ -275,6 +311,10 @@ class WebWorkspace(SimulatedAggregate):
         def apply(self, aggregate: WebWorkspace) -> None:
             aggregate.periods = self.period
             aggregate.seat_credit_usd -= self.credit_usd
+            if aggregate.plan_refresh is PlanRefreshPolicy.AFTER_24H and aggregate._refreshes_on(
+                self.period
+            ):
+                aggregate.refresh_due = [to_us(self.timestamp) + REFRESH_DELAY_US, self.period]
 
     class CreditsForfeited(Aggregate.Event):
         amount: int
@@ -289,6 +329,7 @@ class WebWorkspace(SimulatedAggregate):
 
         def apply(self, aggregate: WebWorkspace) -> None:
             aggregate.plan_credits = self.allowance  # W06: sets, never adds
+            aggregate.refresh_due = None
 
     class PlanEnded(Aggregate.Event):
         from_plan: Plan
@@ -297,6 +338,7 @@ class WebWorkspace(SimulatedAggregate):
         def apply(self, aggregate: WebWorkspace) -> None:
             # W13: back to Free, with no new Free grant; purchased credits stay.
             aggregate.terms = dict(self.terms, allowance=0)
+            aggregate.refresh_due = None
             aggregate.cancel_at = None
             aggregate.fallback_terms = None
             aggregate.pending_terms = None
@@ -346,7 +388,11 @@ class WebWorkspace(SimulatedAggregate):
             return
         if current.plan is Plan.FREE:
             # Leaving Free starts a subscription: a new anchor (W05) and a full period's price.
-            if self.plan_credits > 0:
+            if self.plan_credits > 0 and self.free_credits is FreeCreditsPolicy.KEEP:
+                # Policy keep: the Free deposit "does not expire"; it moves to the
+                # bucket that never expires (spent after the plan credits, W08).
+                self.trigger_event(self.FreeCreditsKept, timestamp=at, amount=self.plan_credits)
+            elif self.plan_credits > 0:
                 self._forfeit(at, self.plan_credits, ForfeitReason.PLAN_START)
             usd = _cents(terms.seat_price(self.billing) * len(self.editors))
             self.trigger_event(
@@ -425,6 +471,16 @@ class WebWorkspace(SimulatedAggregate):
             if self.new_anchor is not None:
                 aggregate.anchor = self.new_anchor
                 aggregate.periods = 0
+
+    class FreeCreditsKept(Aggregate.Event):
+        """Policy ``free_credits: keep``: the unspent Free grant, carried into the
+        never-expiring bucket when a paid plan starts."""
+
+        amount: int
+
+        def apply(self, aggregate: WebWorkspace) -> None:
+            aggregate.plan_credits -= self.amount
+            aggregate.purchased += self.amount
 
     class DowngradeScheduled(Aggregate.Event):
         to_plan: Plan
@@ -558,7 +614,7 @@ class WebWorkspace(SimulatedAggregate):
         def apply(self, aggregate: WebWorkspace) -> None:
             aggregate.purchased += self.credits
             if self.refill:
-                month = month_key(self.timestamp)
+                month = aggregate._refill_window(self.timestamp)
                 if aggregate.refill_month != month:
                     aggregate.refill_month = month
                     aggregate.refill_spent_usd = 0
@@ -578,8 +634,22 @@ class WebWorkspace(SimulatedAggregate):
         """W15: Auto Refill is set, allowed on the plan, and under this month's max."""
         if self.refill is None or not self.plan_terms.auto_refill:
             return False
-        spent = self.refill_spent_usd if self.refill_month == month_key(at) else 0
+        spent = self.refill_spent_usd if self.refill_month == self._refill_window(at) else 0
         return spent + self.refill["amount_usd"] <= self.refill["monthly_max_usd"]
+
+    def _refill_window(self, at: datetime) -> str:
+        """W15: the window the monthly maximum counts over (policy ``refill_window``)."""
+        if self.refill_window is RefillWindowPolicy.BILLING_PERIOD:
+            return f"period {self.periods} from {billing_date(self.anchor, self.periods)}"
+        return month_key(at)
+
+    def _next_refill_window(self, at: datetime) -> int:
+        """W15: when the refill window after the one holding ``at`` starts (microseconds)."""
+        if self.refill_window is RefillWindowPolicy.BILLING_PERIOD:
+            due = self.next_billing_at
+            if due is not None:
+                return to_us(due)
+        return to_us(next_month_start(at))
 
     def generate(
         self,
@@ -624,7 +694,7 @@ class WebWorkspace(SimulatedAggregate):
                 if not refill and self.refill is not None and self.plan_terms.auto_refill:
                     # W15: a refill blocked by this month's maximum is possible again when
                     # the calendar month turns, and the trigger rules from then on.
-                    month_end = to_us(next_month_start(at))
+                    month_end = self._next_refill_window(at)
                     k = min(k, tasks_before(t, interval_us, count - i, month_end))
                 self._charge(first, interval_us, i, k, task, cost, mode, refunded, safety)
                 i += k
@@ -656,7 +726,7 @@ class WebWorkspace(SimulatedAggregate):
             # monthly maximum may come back then): refuse that stretch at once.
             n = count - i
             if self.refill is not None and self.plan_terms.auto_refill:
-                n = max(1, tasks_before(t, interval_us, n, to_us(next_month_start(at))))
+                n = max(1, tasks_before(t, interval_us, n, self._next_refill_window(at)))
             self._refuse(
                 at, interval_us, n, task, RefusalReason.INSUFFICIENT_CREDITS, cost - self.balance
             )

@@ -122,6 +122,15 @@ class _ModelBase(_Sourced):
             raise ValueError("durations apply to models priced per second")
         return self
 
+    def check_usage(self, usage: Usage) -> None:
+        """What the API would reject before pricing: a duration the model does not make.
+
+        Scenario checks call it (the validator, and the replay before a line's first
+        task); ``cost`` does not, so a what-if estimate can still price any length.
+        """
+        if usage.seconds is not None and self.meter is Meter.SECOND:
+            self.check_duration(usage.seconds)
+
     def check_duration(self, seconds: int) -> None:
         """A task of a duration the model does not accept is refused by the API."""
         allowed = self.durations
@@ -167,7 +176,6 @@ class _ModelBase(_Sourced):
         if self.meter is Meter.SECOND:
             if usage.seconds is None:
                 raise PricingError("this model is priced per second: give `seconds`")
-            self.check_duration(usage.seconds)
             return math.ceil(usage.seconds / self.unit)
         if self.meter is Meter.CHARACTERS:
             if usage.characters is None:
