@@ -76,7 +76,12 @@ def test_a_refresh_that_does_not_forfeit_the_rest_is_reported(app: Ledger) -> No
     ws.generate(START + timedelta(days=1), 0, 1, FINAL)  # 625 - 250 = 375 left
     due = ws.next_billing_at
     ws.trigger_event(
-        WebWorkspace.BillingDateReached, timestamp=due, period=1, usd=Decimal("15.00"), seats=1
+        WebWorkspace.BillingDateReached,
+        timestamp=due,
+        period=1,
+        usd=Decimal("15.00"),
+        seats=1,
+        credit_usd=Decimal("0.00"),
     )
     ws.trigger_event(WebWorkspace.PlanCreditsRefreshed, timestamp=due, allowance=625, period=1)
     app.flush()
@@ -183,7 +188,12 @@ def test_a_skipped_billing_period_is_reported(app: Ledger) -> None:
     ws = standard(app)
     due = START + timedelta(days=59)
     ws.trigger_event(
-        WebWorkspace.BillingDateReached, timestamp=due, period=2, usd=Decimal("15.00"), seats=1
+        WebWorkspace.BillingDateReached,
+        timestamp=due,
+        period=2,
+        usd=Decimal("15.00"),
+        seats=1,
+        credit_usd=Decimal("0.00"),
     )
     app.flush()
     errors = check_ledger(app, ["studio"])
