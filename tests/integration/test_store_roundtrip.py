@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate
 from ledger.application import SNAPSHOT_INTERVAL, Ledger, plan_terms
 from ledger.domain.api import ApiOrganization
 from ledger.domain.terms import TaskSpec
-from ledger.domain.types import GenerationMode, Plan
+from ledger.domain.types import Billing, FreeCreditsPolicy, GenerationMode, Plan
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.loader import load_price_book
 
@@ -59,10 +59,28 @@ def a_workspace_history(app: Ledger) -> WebWorkspace:
     ws.change_plan(START + 5 * day, plan_terms(BOOK, Plan.STANDARD))  # PlanChangeRefused
     ws.change_plan(START + 6 * day, plan_terms(BOOK, Plan.UNLIMITED))  # PlanUpgraded
     ws.change_plan(START + 7 * day, plan_terms(BOOK, Plan.PRO))  # DowngradeScheduled
+    ws.change_plan(START + 7 * day, plan_terms(BOOK, Plan.UNLIMITED))  # ScheduledChangeDropped
+    ws.change_plan(START + 7 * day, plan_terms(BOOK, Plan.PRO))  # DowngradeScheduled again
     ws.pass_billing_date(datetime(2027, 2, 28, 14, 30, tzinfo=UTC))  # PlanDowngraded, ...
     ws.cancel(datetime(2027, 3, 1, tzinfo=UTC))  # CancellationScheduled
     ws.pass_billing_date(datetime(2027, 3, 31, 14, 30, tzinfo=UTC))  # PlanEnded
     ws.purchase_credits(datetime(2027, 4, 1, tzinfo=UTC), 1000)  # PurchaseRefused
+    return ws
+
+
+def a_free_workspace_history(app: Ledger) -> WebWorkspace:
+    """Policy free_credits: keep (FreeCreditsKept)."""
+    ws = WebWorkspace.subscribe(
+        id=app.workspace_id("solo"),
+        at=START,
+        name="solo",
+        terms=plan_terms(BOOK, Plan.FREE),
+        billing=Billing.MONTHLY,
+        editors=["owner"],
+        free_credits=FreeCreditsPolicy.KEEP,
+    )
+    app.track(ws)
+    ws.change_plan(START + timedelta(days=1), plan_terms(BOOK, Plan.STANDARD))
     return ws
 
 
@@ -119,9 +137,12 @@ def assert_same(a: Any, b: Any, path: str = "") -> None:
 
 def test_every_event_type_round_trips_through_the_store(store: str | Path) -> None:
     app = Ledger(store, run="roundtrip")
-    ws = a_workspace_history(app)
-    org = an_organization_history(app)
-    originals = {ws.id: list(ws.pending_events), org.id: list(org.pending_events)}
+    aggregates = [
+        a_workspace_history(app),
+        an_organization_history(app),
+        a_free_workspace_history(app),
+    ]
+    originals = {a.id: list(a.pending_events) for a in aggregates}
     app.flush()
 
     fresh = Ledger(store, run="roundtrip")
