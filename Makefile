@@ -64,6 +64,10 @@ bench: $(STAMP) ## Run the benchmarks and print their figures (docs/performance.
 bench-store: $(STAMP) ## Replay and projection of the busy year on SQLite and on PostgreSQL
 	$(BIN)/python benchmarks/store_bench.py
 
+.PHONY: fuzz
+fuzz: $(STAMP) ## Long fuzz: 10,000 seeded hostile files through validate and run (docs/reliability.md)
+	$(BIN)/python -m tests.fuzz.runner --cases 10000 --run-every 1
+
 .PHONY: golden
 golden: $(STAMP) ## Regenerate the golden files of the example scenarios
 	$(BIN)/python -m ledger.testing.golden scenarios/examples tests/golden

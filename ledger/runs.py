@@ -17,6 +17,7 @@ left off. One writer per run on either kind of store (``ledger.stores``).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import shutil
@@ -25,15 +26,16 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from ledger import stores
+from ledger import runfolder, stores
 from ledger.application import Ledger
 from ledger.domain.time import utc
 from projections.projector import Projector
 from scenarios.engine import ReplayOptions, ReplayStats, replay
 from scenarios.loader import LoadedScenario, load_scenario
 
+_T = TypeVar("_T")
 EVENTS_FILE = stores.EVENTS_FILE
 DUCKDB_FILE = "ledger.duckdb"
 META_FILE = "run.json"
@@ -41,6 +43,15 @@ META_FILE = "run.json"
 
 class RunNotFoundError(FileNotFoundError):
     """A command asked about a run folder that holds no finished run."""
+
+
+class RunDamagedError(stores.StoreError):
+    """A run folder whose files cannot be read (truncated, overwritten): one sentence, exit 2."""
+
+    def __init__(self, run_dir: Path, what: str) -> None:
+        super().__init__(
+            f"the run in {run_dir} is damaged ({what}); run the scenario again to rebuild it"
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,17 +110,22 @@ def run_scenario(
     Raises ``ScenarioError`` (nothing written) for bad input, ``RunBusyError``
     (nothing written) when another writer is writing the same run.
     """
-    loaded = loaded or load_scenario(scenario_path)
     run_dir = run_dir or default_run_dir(scenario_path)
+    runfolder.check_target(run_dir, scenario_path)  # before any work: nothing of the user's
+    loaded = loaded or load_scenario(scenario_path)
     # The run's name (default: the scenario file's stem) seeds the account ids,
     # so the same scenario gives byte-identical events in any folder (S03).
     run_name = run_name or scenario_path.stem
     parent = run_dir.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{run_name}.building-", dir=parent))
+    staging = Path(tempfile.mkdtemp(prefix=runfolder.staging_prefix(run_dir), dir=parent))
     build: stores.Build | None = None
     try:
+        runfolder.mark(staging)
         build = stores.open_build(store, run_name, run_dir, staging)
+        # Holding the claim: put back a run a killed writer had set aside, clear its leftovers.
+        runfolder.recover(run_dir, keep=staging)
+        runfolder.check_target(run_dir, scenario_path)
         ledger = build.ledger()
         scenario = loaded.scenario
         stats = replay(
@@ -121,6 +137,7 @@ def run_scenario(
             options=ReplayOptions(until=until, per_task=per_task, progress=progress),
         )
         ledger.close()
+        runfolder.checkpoint("replayed")  # mid-build: the kill tests stop here too
         accounts = [{"account": w.id, "surface": "web"} for w in scenario.workspaces] + [
             {"account": o.id, "surface": "api"} for o in scenario.organizations
         ]
@@ -147,10 +164,13 @@ def run_scenario(
         local = meta | build.record(position)
         (staging / META_FILE).write_text(json.dumps(local, indent=2) + "\n", encoding="utf-8")
         build.commit(meta)
-        _swap_into_place(staging, run_dir)
+        runfolder.swap_into_place(staging, run_dir)
     except BaseException:
+        # The error that stopped the build is the one to report: a clean-up that
+        # fails too (a crashed PostgreSQL server refuses both) must not replace it.
         if build is not None:
-            build.abort()
+            with contextlib.suppress(Exception):
+                build.abort()
         shutil.rmtree(staging, ignore_errors=True)
         raise
     finally:
@@ -169,19 +189,6 @@ def _stats_dict(stats: ReplayStats) -> dict[str, Any]:
     }
 
 
-def _swap_into_place(staging: Path, run_dir: Path) -> None:
-    """Replace ``run_dir`` with ``staging``: two renames, the old run removed last."""
-    if run_dir.exists():
-        retired = run_dir.with_name(f".{run_dir.name}.retired-{os.getpid()}")
-        if retired.exists():
-            shutil.rmtree(retired)
-        os.replace(run_dir, retired)
-        os.replace(staging, run_dir)
-        shutil.rmtree(retired, ignore_errors=True)
-    else:
-        os.replace(staging, run_dir)
-
-
 def open_run(
     run_dir: Path, *, store: str | None = None, run: str | None = None, project: bool = True
 ) -> RunInfo:
@@ -194,17 +201,69 @@ def open_run(
     if store is not None:
         return _open_team_run(run_dir, store, run or run_dir.name, project)
     meta_path = run_dir / META_FILE
+    if not meta_path.is_file() and not run_dir.exists() and runfolder.leftovers(run_dir):
+        _recover_unclaimed(run_dir)
     if not meta_path.is_file():
         raise RunNotFoundError(
             f"no finished run in {run_dir} (run `credit-ledger run SCENARIO --dir {run_dir}` first)"
         )
-    meta = json.loads(meta_path.read_text(encoding="utf-8"))
+    meta = _damaged_or(run_dir, lambda: _read_meta(run_dir) or {})
     if meta.get("store"):
         raise RunNotFoundError(
-            f"{run_dir} holds run {meta['run']!r} of the team store {meta['store']}: "
+            f"{run_dir} holds run {meta.get('run')!r} of the team store {meta['store']}: "
             "pass --store (or set CREDIT_LEDGER_STORE) to read it"
         )
-    return _info(run_dir, meta)
+    info = _damaged_or(run_dir, lambda: _info(run_dir, meta))
+    problem = sqlite_damage(info.events_path)
+    if problem:
+        raise RunDamagedError(run_dir, f"{EVENTS_FILE}: {problem}")
+    return info
+
+
+def _damaged_or(run_dir: Path, read: Callable[[], _T]) -> _T:
+    """``read()``, or ``RunDamagedError`` when run.json cannot be read or lacks a field."""
+    try:
+        return read()
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise RunDamagedError(run_dir, f"{META_FILE} is not readable JSON: {exc}") from None
+    except (KeyError, TypeError, ValueError, AttributeError) as exc:
+        raise RunDamagedError(run_dir, f"{META_FILE} lacks or garbles a field: {exc!r}") from None
+
+
+def sqlite_damage(path: Path) -> str | None:
+    """What is visibly wrong with an SQLite file (cheap: its header and size), or None.
+
+    Catches a file overwritten by something else and a file cut short; damage
+    inside the pages is found by SQLite itself when it reads them.
+    """
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(100)
+        size = path.stat().st_size
+    except FileNotFoundError:
+        return "the file is missing"
+    except OSError as exc:
+        return f"the file cannot be read: {exc.strerror or exc}"
+    if len(header) < 100 or not header.startswith(b"SQLite format 3\x00"):
+        return "not an SQLite database"
+    page_size = int.from_bytes(header[16:18], "big")
+    page_size = 65536 if page_size == 1 else page_size
+    pages = int.from_bytes(header[28:32], "big")
+    if pages and size < pages * page_size:
+        return f"cut short: {size:,} bytes of {pages * page_size:,}"
+    return None
+
+
+def _recover_unclaimed(run_dir: Path) -> None:
+    """A reader finding a run set aside by a killed writer puts it back (if no writer is live)."""
+    try:
+        claim = stores.claim_folder(run_dir.name, run_dir, run_dir)
+    except stores.RunBusyError:
+        return  # a live writer is swapping it: it will be there in a moment
+    try:
+        runfolder.recover(run_dir)
+    finally:
+        claim.close()
 
 
 def _info(
@@ -229,9 +288,23 @@ def _info(
 # ------------------------------------------------------------- team stores
 
 
+def is_finished_folder(folder: Path) -> bool:
+    """A folder holding a run.json of a finished SQLite run (damaged ones count: they say so)."""
+    try:
+        meta = _read_meta(folder)
+    except (ValueError, TypeError):
+        return (folder / META_FILE).is_file()
+    return meta is not None and not meta.get("store")
+
+
 def _read_meta(run_dir: Path) -> dict[str, Any] | None:
     path = run_dir / META_FILE
-    return dict(json.loads(path.read_text(encoding="utf-8"))) if path.is_file() else None
+    if not path.is_file():
+        return None
+    data = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise TypeError(f"{META_FILE} holds {type(data).__name__}, not an object")
+    return data
 
 
 def _write_meta(run_dir: Path, meta: dict[str, Any]) -> None:
@@ -282,7 +355,10 @@ def _project_from_team_store(
     is another event log, so its projection starts over.
     """
     folder = info.folder
+    if folder.exists() and not runfolder.is_ours(folder):
+        runfolder.check_target(folder)  # an empty folder is fine; anything else is refused
     folder.mkdir(parents=True, exist_ok=True)
+    runfolder.mark(folder)
     header = meta | {"store": label, "generation": info.generation}
     if local is None or local.get("generation") != info.generation:
         for path in (info.duckdb_path, info.duckdb_path.with_name(f"{DUCKDB_FILE}.wal")):
@@ -330,11 +406,11 @@ def list_runs(store: str | None, runs_dir: Path = Path("runs")) -> list[RunListi
         ]
     listings = []
     for folder in sorted(runs_dir.glob("*")) if runs_dir.is_dir() else []:
-        meta = _read_meta(folder) if folder.is_dir() else None
-        if meta is None or meta.get("store"):
-            continue
-        listings.append(
-            RunListing(
+        try:
+            meta = _read_meta(folder) if folder.is_dir() else None
+            if meta is None or meta.get("store"):
+                continue
+            listing = RunListing(
                 run=str(meta["run"]),
                 name=str(meta["name"]),
                 start=datetime.fromisoformat(meta["start"]),
@@ -342,7 +418,9 @@ def list_runs(store: str | None, runs_dir: Path = Path("runs")) -> list[RunListi
                 events=int(meta["stats"]["events"]),
                 where=str(folder),
             )
-        )
+        except (ValueError, TypeError, KeyError, AttributeError):
+            continue  # a damaged run.json: `credit-ledger` commands on it say so
+        listings.append(listing)
     return listings
 
 
@@ -364,14 +442,19 @@ def remove_run(store: str | None, run: str, run_dir: Path) -> list[str]:
         if removal.building:
             done.append(f"a writer is building {run!r} right now: it was left alone")
         local = _read_meta(run_dir)
-        if local is not None and local.get("store") == team.label and local.get("run") == run:
+        if (
+            local is not None
+            and local.get("store") == team.label
+            and local.get("run") == run
+            and runfolder.is_ours(run_dir)
+        ):
             _remove_folder(run_dir)
             done.append(f"removed its projection in {run_dir}")
         if not done:
             raise RunNotFoundError(f"no run named {run!r} in {team.label}")
         return done
     local = _read_meta(run_dir)
-    if local is None or local.get("store"):
+    if local is None or local.get("store") or not runfolder.is_ours(run_dir):
         raise RunNotFoundError(f"no finished run in {run_dir}")
     claim = stores.claim_folder(run, run_dir, run_dir)  # not while a writer replaces it
     try:

@@ -31,7 +31,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, TYPE_CHECKING, Any, Protocol
-from urllib.parse import unquote, urlsplit, urlunsplit
+from urllib.parse import unquote, urlsplit
 
 from eventsourcing.persistence import PersistenceError
 
@@ -69,29 +69,58 @@ class RunBusyError(StoreError):
 
 
 def is_postgres(store: str | Path | None) -> bool:
-    return isinstance(store, str) and urlsplit(store).scheme in POSTGRES_SCHEMES
+    return isinstance(store, str) and parts_scheme(store.strip()) in POSTGRES_SCHEMES
+
+
+_ENCODE_HINT = (
+    "if the password holds '/', '#', '?', '@' or ':', percent-encode it (%2F, %23, %3F, %40, %3A)"
+)
+# password=..., sslpassword=... in a query string or a key=value connection string
+_QUERY_SECRET = re.compile(r"(?i)(?P<head>(?:^|[?&;\s])(?:ssl)?pass(?:word)?=)(?P<secret>[^&;\s]*)")
 
 
 def normalize(store: str | None) -> str | None:
-    """The store a user named: None for the embedded SQLite default, else a PostgreSQL URL."""
+    """The store a user named: None for the embedded SQLite default, else a PostgreSQL URL.
+
+    Raises ``StoreError`` (its text masked) for anything else, including a
+    password given as a query parameter (``?password=``): it would be easy to
+    miss when the URL is shown or kept, so it is refused, never stored.
+    """
     if store is None or store.strip() in {"", SQLITE}:
         return None
     text = store.strip()
-    if not is_postgres(text):
+    try:
+        parts = urlsplit(text)
+        parts.port  # noqa: B018 - urlsplit checks the port only when asked
+    except ValueError as exc:
+        problem = (
+            "has a port that is not a number" if "port" in str(exc).lower() else "is malformed"
+        )
+        if parts_scheme(text) not in POSTGRES_SCHEMES:
+            problem = "is not a postgresql:// URL"
+        raise StoreError(f"the store URL {mask(text)!r} {problem} ({_ENCODE_HINT})") from None
+    if parts.scheme not in POSTGRES_SCHEMES:
         raise StoreError(
             f"unsupported store {mask(text)!r}: use postgresql://user@host:port/database "
             "for a team store, or leave --store out for the SQLite file in the run folder"
         )
-    parts = urlsplit(text)
-    try:
-        parts.port  # noqa: B018 - urlsplit checks the port only when asked
-    except ValueError:
-        raise StoreError(f"the store URL {mask(text)!r} has a port that is not a number") from None
+    if _QUERY_SECRET.search("?" + parts.query):
+        raise StoreError(
+            f"the store URL {mask(text)!r} gives a password as a query parameter, which is "
+            "refused so that it is never shown or stored: put it in the URL "
+            "(postgresql://user:PASSWORD@host/db), in PGPASSWORD or in ~/.pgpass"
+        )
     if not parts.hostname:
-        raise StoreError(f"the store URL {mask(text)!r} names no host")
+        raise StoreError(f"the store URL {mask(text)!r} names no host ({_ENCODE_HINT})")
     if not parts.path.strip("/"):
         raise StoreError(f"the store URL {mask(text)!r} names no database (…:port/DATABASE)")
     return text
+
+
+def parts_scheme(text: str) -> str:
+    """The scheme of URL-looking text, without parsing the rest (``""`` when none)."""
+    match = re.match(r"^([A-Za-z][A-Za-z0-9+.-]*)://", text)
+    return match.group(1).lower() if match else ""
 
 
 def password_of(url: str) -> str | None:
@@ -102,18 +131,33 @@ def password_of(url: str) -> str | None:
     return unquote(secret) if secret else None
 
 
-def mask(url: str) -> str:
-    """The URL with its password replaced by ``***`` (the rest kept, to tell stores apart)."""
+def _raw_password(url: str) -> str | None:
     try:
-        parts = urlsplit(url)
-        has_password = parts.password is not None
+        return urlsplit(url).password
     except ValueError:
-        return _USERINFO.sub(rf"\g<head>{MASK}@", url)
-    if not has_password:
-        return url
-    host = parts.netloc.rpartition("@")[2]
-    user = parts.username or ""
-    return urlunsplit(parts._replace(netloc=f"{user}:{MASK}@{host}"))
+        return None
+
+
+def mask(url: str) -> str:
+    """The URL with its password replaced by ``***`` (the rest kept, to tell stores apart).
+
+    Works on any text, valid URL or not, without trusting a URL parser: the
+    password is whatever lies between the first ':' of the user part and the
+    *last* '@' of the authority, so an unencoded '/', '#', '?' or '@' in it
+    is masked too (at worst, a little more than the password is hidden).
+    ``password=`` and ``sslpassword=`` parameters are masked as well.
+    """
+    text = _QUERY_SECRET.sub(rf"\g<head>{MASK}", url)
+    scheme = re.match(r"^(?:[A-Za-z][A-Za-z0-9+.-]*:)?//", text)
+    head = scheme.group(0) if scheme else ""
+    rest = text[len(head) :]
+    userinfo, at, host = rest.rpartition("@")
+    if not at:
+        return text
+    user, colon, _secret = userinfo.partition(":")
+    if not colon:
+        return text
+    return f"{head}{user}:{MASK}@{host}"
 
 
 def scrub(text: str, *urls: str) -> str:
@@ -121,7 +165,7 @@ def scrub(text: str, *urls: str) -> str:
     for url in urls:
         secret = password_of(url)
         if secret:
-            for form in {secret, urlsplit(url).password or ""}:
+            for form in {secret, _raw_password(url) or ""}:
                 if form:
                     text = text.replace(form, MASK)
     return _USERINFO.sub(rf"\g<head>{MASK}@", text)
@@ -250,7 +294,12 @@ def open_build(store: str | None, run: str, run_dir: Path, staging: Path) -> Bui
 def open_ledger(store: str | None, folder: Path, run: str) -> Ledger:
     """A ledger on a finished run: its SQLite file, or its schema in the team store."""
     if store is None:
-        return Ledger(folder / EVENTS_FILE, run=run)
+        path = folder / EVENTS_FILE
+        if path.is_file() and not os.access(folder, os.W_OK):
+            # A read-only folder (a read-only mount, an archive): SQLite must not try to
+            # create its WAL files beside it. Nothing writes there, so it is immutable.
+            return Ledger(f"{path.resolve().as_uri()}?mode=ro&immutable=1", run=run)
+        return Ledger(path, run=run)
     return postgres(store).open_ledger(run)
 
 

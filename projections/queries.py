@@ -17,16 +17,38 @@ import duckdb
 
 from ledger.domain.time import utc
 from projections import schema
-from projections.projector import connect as _connect
 
 
 class AccountNotFound(LookupError):
     """No account of that name, or not opened yet at the instant asked for."""
 
 
+# Every read-only connection on a run's file opens with these settings. DuckDB
+# shares one database instance between the connections of a process to the
+# same file and refuses a second connection with other settings, so our own
+# reads and a user's sandboxed queries (``projections.sandbox``) use the same.
+READ_CONFIG: dict[str, str | bool | int | float | list[str]] = {
+    "enable_external_access": False,
+    "autoinstall_known_extensions": False,
+    "autoload_known_extensions": False,
+    "allow_community_extensions": False,
+    "allow_unsigned_extensions": False,
+}
+
+
 def connect(path: str | Path) -> duckdb.DuckDBPyConnection:
-    """A read-only connection on a run's DuckDB file, in UTC."""
-    return _connect(path, read_only=True)
+    """A read-only connection on a run's DuckDB file, in UTC, with no access outside it."""
+    conn = duckdb.connect(str(path), read_only=True, config=dict(READ_CONFIG))
+    try:
+        row = conn.execute("SELECT current_setting('TimeZone')").fetchone()
+        if row is None or row[0] != "UTC":
+            # GLOBAL: every later connection to this file in the process starts in UTC,
+            # so it needs no SET once a sandboxed connection has locked the settings.
+            conn.execute("SET GLOBAL TimeZone = 'UTC'")
+    except BaseException:
+        conn.close()
+        raise
+    return conn
 
 
 def install_macros(conn: duckdb.DuckDBPyConnection) -> None:

@@ -14,8 +14,9 @@ small further down.
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -24,12 +25,15 @@ from pydantic import BaseModel, ValidationError
 from ledger.domain.types import Surface
 from ledger.pricing.loader import apply_override, load_price_book, raw_price_book
 from ledger.pricing.models import PriceBook, PricingError
+from ledger.pricing.yaml_limits import FileLimitError, read_text
+from scenarios import limits
 from scenarios.errors import DataPath, Problem, ScenarioError, Severity
 from scenarios.messages import problems_from
 from scenarios.schema import (
     Expectation,
     Organization,
     Scenario,
+    UsageLine,
     Workload,
     Workspace,
     with_default_instants,
@@ -75,17 +79,22 @@ def load_scenario_text(
 ) -> LoadedScenario:
     source = read_yaml(text, filename)
     data = _top_mapping(source, expected_kind="scenario")
-    problems = list(source.problems)
+    beyond = limits.check_values(data, source.map)
+    problems = list(source.problems) + beyond
     try:
         scenario = Scenario.model_validate(data)
     except ValidationError as exc:
         problems += problems_from(exc, Scenario, source.map)
-        problems += _check_what_passed(data, base_dir, source.map)
+        if not beyond:  # the rule checks never compute with values beyond the limits
+            problems += _check_what_passed(data, base_dir, source.map)
         raise ScenarioError(_sorted(problems)) from None
+    if beyond:
+        raise ScenarioError(_sorted(problems))
     book, book_problems = price_book_for(
         scenario.price_book, scenario.overrides, base_dir, source.map
     )
     problems += book_problems + check_scenario(scenario, book, source.map)
+    problems += _window_and_occurrences(scenario.start, scenario.end, _usage_of(scenario), source)
     warnings = _raise_errors(problems)
     assert book is not None  # a missing book is an error, raised above
     return LoadedScenario(filename, scenario, book, source.map, warnings)
@@ -100,18 +109,44 @@ def load_workload_text(
 ) -> LoadedWorkload:
     source = read_yaml(text, filename)
     data = _top_mapping(source, expected_kind="workload")
-    problems = list(source.problems)
+    problems = list(source.problems) + limits.check_values(data, source.map)
     try:
         workload = Workload.model_validate(data)
     except ValidationError as exc:
         raise ScenarioError(_sorted(problems + problems_from(exc, Workload, source.map))) from None
+    if len(problems) > len(source.problems):  # values beyond the limits: no rule checks
+        raise ScenarioError(_sorted(problems))
     book, book_problems = price_book_for(
         workload.price_book, workload.overrides, base_dir, source.map
     )
     problems += book_problems + check_workload(workload, book, source.map)
+    lines = [(("usage", i), line, None) for i, line in enumerate(workload.usage)]
+    problems += _window_and_occurrences(workload.start, workload.end, lines, source)
     warnings = _raise_errors(problems)
     assert book is not None
     return LoadedWorkload(filename, workload, book, source.map, warnings)
+
+
+def _usage_of(scenario: Scenario) -> list[tuple[DataPath, UsageLine, datetime | None]]:
+    lines: list[tuple[DataPath, UsageLine, datetime | None]] = []
+    for i, w in enumerate(scenario.workspaces):
+        lines += [(("workspaces", i, "usage", j), u, w.subscribed) for j, u in enumerate(w.usage)]
+    for i, o in enumerate(scenario.organizations):
+        lines += [(("organizations", i, "usage", j), u, o.opened) for j, u in enumerate(o.usage)]
+    return lines
+
+
+def _window_and_occurrences(
+    start: datetime,
+    end: datetime,
+    lines: Sequence[tuple[DataPath, UsageLine, datetime | None]],
+    source: Source,
+) -> list[Problem]:
+    """The window's date range, then (within it) the occurrence limits."""
+    problems = limits.check_window(start, end, source.map)
+    if problems or start >= end:
+        return problems
+    return limits.check_occurrences(lines, start, end, source.map)
 
 
 def price_book_for(
@@ -153,11 +188,15 @@ def price_book_for(
 
 def _read(path: Path) -> str:
     try:
-        return path.read_text(encoding="utf-8")
+        return read_text(path)  # within the size limit, UTF-8 (docs/scenario-format.md)
     except FileNotFoundError:
         raise ScenarioError([Problem(str(path), None, "", "file not found")]) from None
-    except UnicodeDecodeError:
-        raise ScenarioError([Problem(str(path), None, "", "the file is not UTF-8 text")]) from None
+    except FileLimitError as exc:
+        raise ScenarioError([Problem(str(path), None, "", str(exc))]) from None
+    except IsADirectoryError:
+        raise ScenarioError(
+            [Problem(str(path), None, "", "this is a folder, not a file")]
+        ) from None
     except OSError as exc:
         raise ScenarioError([Problem(str(path), None, "", f"cannot read it: {exc}")]) from None
 

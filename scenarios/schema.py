@@ -67,7 +67,10 @@ def _to_utc(value: object) -> datetime:
         raise ValueError(f"{_INSTANT_HELP} (got {value!r})")
     if instant.tzinfo is None:
         return instant.replace(tzinfo=UTC)
-    return instant.astimezone(UTC)
+    try:
+        return instant.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00 is before the first representable instant
+        raise ValueError(f"{value!r} is outside the dates this tool reads") from None
 
 
 UtcDatetime: TypeAlias = Annotated[

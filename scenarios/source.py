@@ -16,6 +16,7 @@ from typing import Any
 import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
+from ledger.pricing.yaml_limits import BoundedLoader
 from scenarios.errors import DataPath, Problem, ScenarioError, Severity, format_path
 
 _INT = "tag:yaml.org,2002:int"
@@ -24,7 +25,7 @@ _TIMESTAMP = "tag:yaml.org,2002:timestamp"
 _MERGE = "tag:yaml.org,2002:merge"
 
 
-class _ScenarioYamlLoader(yaml.SafeLoader):
+class _ScenarioYamlLoader(BoundedLoader):
     """SafeLoader without two YAML 1.1 surprises.
 
     Sexagesimal numbers: YAML 1.1 reads an unquoted ``10:00`` as the integer
@@ -124,7 +125,10 @@ def read_yaml(text: str, file: str) -> Source:
     Nothing can be checked in a file that does not parse, so those are the
     only problems not collected with the others.
     """
-    loader = _ScenarioYamlLoader(text)
+    try:
+        loader = _ScenarioYamlLoader(text)  # the reader refuses control characters at once
+    except yaml.reader.ReaderError as exc:
+        raise ScenarioError([_reader_problem(exc, text, file)]) from None
     try:
         node = loader.get_single_node()
         if node is None:
@@ -135,6 +139,11 @@ def read_yaml(text: str, file: str) -> Source:
         _record_lines(node, (), lines, set())
     except yaml.MarkedYAMLError as exc:
         raise ScenarioError([_syntax_problem(exc, file)]) from None
+    except yaml.reader.ReaderError as exc:
+        raise ScenarioError([_reader_problem(exc, text, file)]) from None
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as exc:
+        message = f"the file is not valid YAML: {str(exc).splitlines()[0] if str(exc) else exc!r}"
+        raise ScenarioError([Problem(file, None, "", message)]) from None
     finally:
         loader.dispose()
     source_map = SourceMap(file, lines)
@@ -145,6 +154,18 @@ def read_yaml(text: str, file: str) -> Source:
         for path, first in duplicates
     ]
     return Source(data, source_map, problems)
+
+
+def _reader_problem(exc: yaml.reader.ReaderError, text: str, file: str) -> Problem:
+    """A character YAML does not allow (NUL, other control codes), by its line."""
+    position = exc.position if isinstance(exc.position, int) else 0
+    line = text.count("\n", 0, position) + 1
+    character = exc.character
+    number = ord(character) if isinstance(character, str) else int(character)
+    code = f"U+{number:04X}"
+    return Problem(
+        file, line, "", f"the file holds a control character ({code}) that YAML does not allow"
+    )
 
 
 def _syntax_problem(exc: yaml.MarkedYAMLError, file: str) -> Problem:

@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ledger.cli import checks, decide, output, report, teams
+from ledger.cli.guard import DamageGuard
 from ledger.cli.options import (
     RunOption,
     StoreOption,
@@ -31,12 +32,15 @@ from ledger.cli.options import (
     store_errors,
 )
 from ledger.domain.errors import DomainError
+from ledger.runfolder import check_target
 from ledger.runs import RunInfo, default_run_dir, run_scenario
 from ledger.stores import mask
+from projections.sandbox import UserQuery, UserQueryError
 from scenarios.errors import ScenarioError
 from scenarios.loader import load_scenario
 
 app = typer.Typer(
+    cls=DamageGuard,
     name="credit-ledger",
     help="Budget and regression-test Runway web-app and API credit spend on a simulated clock.",
     no_args_is_help=True,
@@ -101,6 +105,11 @@ def run(
     """Validate, replay into the event store, project into DuckDB, print a summary."""
     url = resolve_store(store)
     until_at = parse_instant(until) if until else None
+    with store_errors(url):  # before any work: a folder that is not ours stays untouched
+        check_target(
+            run_folder(dir_, run_name) if run_name else (dir_ or default_run_dir(scenario)),
+            scenario,
+        )
     try:
         loaded = load_scenario(scenario)
     except ScenarioError as exc:
@@ -224,21 +233,32 @@ def events(
             ledger.close()
 
 
-@app.command()
+@app.command(context_settings={"ignore_unknown_options": True})
 def sql(
-    query: Annotated[str, typer.Argument(help="A read-only SQL query.")],
+    query: Annotated[
+        str,
+        typer.Argument(
+            help="A read-only SQL query on the run's tables (no files, extensions or settings)."
+        ),
+    ],
     dir_: DirOption = None,
     format_: Annotated[SqlFormat, typer.Option("--format")] = SqlFormat.table,
     store: StoreOption = None,
     run_name: RunOption = None,
 ) -> None:
-    """Run a read-only SQL query on the run's DuckDB file."""
+    """Run a read-only SQL query on the run's DuckDB file (sandboxed: docs/reliability.md)."""
+    if not query.strip():
+        raise bad_input("error: the query is empty: give a SQL statement, e.g. 'FROM accounts'")
     info = _open(dir_, store, run_name)
     try:
-        columns, rows = output.read_only_query(info.duckdb_path, query)
-    except output.QueryRefusedError as exc:
+        with UserQuery(info.duckdb_path, query) as result:
+            if not result.columns and not result.ran:
+                raise bad_input(
+                    "error: the query holds no statement (only comments or blanks): nothing ran"
+                )
+            output.print_batches(result.columns, result.batches(), format_.value)
+    except UserQueryError as exc:
         raise bad_input(f"error: {exc}") from None
-    output.print_rows(columns, rows, format_.value)
 
 
 @app.command()
@@ -253,7 +273,10 @@ def export(
     if to not in {"parquet", "csv"}:
         raise bad_input(f"error: --to must be parquet or csv, not {to!r}")
     info = _open(dir_, store, run_name)
-    written = output.export_tables(info.duckdb_path, dest, to)
+    try:
+        written = output.export_tables(info.duckdb_path, dest, to)
+    except output.ExportError as exc:
+        raise bad_input(f"error: {exc}") from None
     for path in written:
         typer.echo(str(path))
 

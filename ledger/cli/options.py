@@ -33,7 +33,7 @@ import typer
 from eventsourcing.persistence import PersistenceError
 from rich.console import Console
 
-from ledger.runs import RunInfo, RunNotFoundError, open_run
+from ledger.runs import RunInfo, RunNotFoundError, is_finished_folder, open_run
 from ledger.stores import STORE_ENV, StoreError, describe, normalize, postgres, scrub
 from scenarios.errors import ScenarioError
 
@@ -41,6 +41,23 @@ EXIT_BAD_INPUT = 2
 RUNS_DIR = Path("runs")
 MAX_RUN_NAME = 120
 err = Console(stderr=True, highlight=False, soft_wrap=True)
+
+
+def safe_text(text: str) -> str:
+    """Text from a user's file or query with control characters shown, never sent raw.
+
+    An account id or a query result holding ESC or other control codes could
+    clear or rewrite the terminal; they are printed escaped (``\\x1b``).
+    Newlines and tabs stay.
+    """
+    if text.isprintable():
+        return text
+    return "".join(
+        c if c.isprintable() or c in "\n\t" else c.encode("unicode_escape").decode() for c in text
+    )
+
+
+MAX_NAME_BYTES = 200  # a run folder's name plus ".NAME.building-XXXXXXXX" within 255 bytes
 
 
 def check_run_name(value: str | None) -> str | None:
@@ -51,13 +68,15 @@ def check_run_name(value: str | None) -> str | None:
         not value
         or value != value.strip()
         or len(value) > MAX_RUN_NAME
+        or len(value.encode("utf-8", "surrogatepass")) > MAX_NAME_BYTES
         or not value.isprintable()
         or value.startswith(".")
         or any(c in value for c in "/\\")
     ):
         raise typer.BadParameter(
             f"{value!r} is not a usable run name (printable, no '/' or '\\', "
-            f"not starting with '.', at most {MAX_RUN_NAME} characters)"
+            f"not starting with '.', at most {MAX_RUN_NAME} characters and "
+            f"{MAX_NAME_BYTES} bytes in UTF-8, since it names a folder)"
         )
     return value
 
@@ -89,7 +108,7 @@ RunOption = Annotated[
 
 def bad_input(message: str) -> typer.Exit:
     """Say what is wrong on stderr; the caller raises the returned exit (code 2)."""
-    err.print(message, markup=False)
+    err.print(safe_text(message), markup=False)
     return typer.Exit(EXIT_BAD_INPUT)
 
 
@@ -98,7 +117,7 @@ def print_problems(exc: ScenarioError) -> None:
     count = len(exc.problems)
     err.print(f"error: {count} problem{'s' if count != 1 else ''} found", markup=False)
     for problem in exc.problems:
-        err.print(str(problem), markup=False)
+        err.print(safe_text(str(problem)), markup=False)
 
 
 def scenario_error(exc: ScenarioError) -> typer.Exit:
@@ -138,8 +157,7 @@ def only_finished_folder() -> Path:
     finished = [
         folder
         for folder in (sorted(RUNS_DIR.glob("*")) if RUNS_DIR.is_dir() else [])
-        if (folder / "run.json").is_file()
-        and not json.loads((folder / "run.json").read_text(encoding="utf-8")).get("store")
+        if is_finished_folder(folder)
     ]
     if len(finished) == 1:
         return finished[0]
@@ -181,6 +199,9 @@ def open_selected_run(
 def _folder_run(folder: Path) -> str:
     """The run a folder holds a projection of (by its run.json), else the folder's name."""
     meta = folder / "run.json"
-    if meta.is_file():
-        return str(json.loads(meta.read_text(encoding="utf-8")).get("run") or folder.name)
-    return folder.name
+    try:
+        data = json.loads(meta.read_text(encoding="utf-8")) if meta.is_file() else {}
+    except (OSError, ValueError):
+        data = {}  # a damaged run.json: opening the run says so
+    run = data.get("run") if isinstance(data, dict) else None
+    return str(run or folder.name)

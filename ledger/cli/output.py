@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -15,9 +16,11 @@ import duckdb
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from ledger.application import Ledger
 from ledger.audit import IDENTITY, NOISE, holdings
+from ledger.cli.options import safe_text
 from ledger.runs import RunInfo
 from projections import queries
 
@@ -43,7 +46,7 @@ def _fmt(value: Any) -> str:
 def print_mapping(data: dict[str, Any]) -> None:
     table = Table(show_header=False, box=None)
     for key, value in data.items():
-        table.add_row(key, _fmt(value))
+        table.add_row(Text(safe_text(key)), Text(safe_text(_fmt(value))))
     out.print(table)
 
 
@@ -58,8 +61,9 @@ def print_summary(info: RunInfo) -> None:
     finally:
         con.close()
     stopped = f" (stopped at {info.until.isoformat()})" if info.until else ""
-    out.print(f"[bold]{info.name}[/bold]: {info.start.date()} to {info.end.date()}{stopped}")
-    out.print(f"run folder: {info.folder}")
+    title = Text(safe_text(info.name), style="bold")
+    out.print(Text.assemble(title, f": {info.start.date()} to {info.end.date()}{stopped}"))
+    out.print(Text(safe_text(f"run folder: {info.folder}")))
     for s in summaries:
         _print_account(s)
 
@@ -67,7 +71,7 @@ def print_summary(info: RunInfo) -> None:
 def _print_account(s: queries.AccountSummary) -> None:
     surface = s["surface"]
     title = f"{s['account']} ({'web workspace' if surface == 'web' else 'API organization'})"
-    table = Table(title=title, title_justify="left", show_lines=False)
+    table = Table(title=Text(safe_text(title)), title_justify="left", show_lines=False)
     table.add_column("figure")
     table.add_column("value", justify="right")
     rows: list[tuple[str, Any]] = [
@@ -99,7 +103,7 @@ def _print_account(s: queries.AccountSummary) -> None:
         if s["flagged_keys"]:
             rows.append(("API keys of removed members (A10)", ", ".join(s["flagged_keys"])))
     for label, value in rows:
-        table.add_row(label, _fmt(value))
+        table.add_row(Text(safe_text(label)), Text(safe_text(_fmt(value))))
     out.print(table)
     months = s["usd_by_month"]
     if months:
@@ -122,7 +126,7 @@ def audit_lines(
         if until is not None and event.timestamp > until:
             break
         name = type(event).__name__
-        yield (
+        yield safe_text(
             f"{event.timestamp.isoformat()}  {name:<22} {_event_detail(event)}"
             f"  | {holdings(aggregate)}"
         )
@@ -145,30 +149,6 @@ def _event_detail(event: Any) -> str:
 # ------------------------------------------------------------------------ sql
 
 
-def read_only_query(path: Path, query: str) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Run ``query`` on a read-only connection: a write is refused and changes nothing."""
-    if not path.is_file():
-        raise QueryRefusedError(f"no DuckDB file at {path}")
-    con = queries.connect(path)
-    try:
-        queries.install_macros(con)
-        cursor = con.execute(query)
-        if cursor.description is None:
-            return [], []
-        columns = [d[0] for d in cursor.description]
-        return columns, cursor.fetchall()
-    except duckdb.Error as exc:
-        text = str(exc)
-        if "read-only" in text.lower() or "read only" in text.lower():
-            raise QueryRefusedError(
-                "the run's DuckDB file is opened read-only: this query would change it, "
-                "so it was refused and nothing changed"
-            ) from None
-        raise QueryRefusedError(text.splitlines()[0] if text else "query failed") from None
-    finally:
-        con.close()
-
-
 def _json_value(value: Any) -> Any:
     if isinstance(value, datetime | date):
         return value.isoformat()
@@ -178,32 +158,121 @@ def _json_value(value: Any) -> Any:
 
 
 def print_rows(columns: Sequence[str], rows: Sequence[tuple[Any, ...]], fmt: str) -> None:
+    print_batches(columns, iter([list(rows)]), fmt)
+
+
+TABLE_ROWS = 10_000  # rows per printed table: a longer result prints as several tables
+
+
+def print_batches(
+    columns: Sequence[str], batches: Iterator[list[tuple[Any, ...]]], fmt: str
+) -> None:
+    """Print a result batch by batch, so a result of any size needs bounded memory.
+
+    JSON and CSV come out exactly as if written at once; a table longer than
+    ``TABLE_ROWS`` rows is printed as consecutive tables of that many rows.
+    """
     if fmt == "json":
-        data = [{c: _json_value(v) for c, v in zip(columns, row, strict=True)} for row in rows]
-        typer.echo(json.dumps(data))
+        _print_json(columns, batches)
     elif fmt == "csv":
         buffer = io.StringIO()
         writer = csv.writer(buffer, lineterminator="\n")
         writer.writerow(columns)
-        for row in rows:
-            writer.writerow([_json_value(v) for v in row])
         typer.echo(buffer.getvalue(), nl=False)
+        for rows in batches:
+            buffer = io.StringIO()
+            writer = csv.writer(buffer, lineterminator="\n")
+            writer.writerows([_json_value(v) for v in row] for row in rows)
+            typer.echo(buffer.getvalue(), nl=False)
     else:
-        table = Table()
-        for c in columns:
-            table.add_column(c)
-        for row in rows:
-            table.add_row(*(_fmt(v) for v in row))
-        out.print(table)
+        pending: list[tuple[Any, ...]] = []
+        printed = False
+        for rows in batches:
+            pending.extend(rows)
+            while len(pending) >= TABLE_ROWS:
+                _print_table(columns, pending[:TABLE_ROWS])
+                del pending[:TABLE_ROWS]
+                printed = True
+        if pending or not printed:
+            _print_table(columns, pending)
+
+
+def _print_json(columns: Sequence[str], batches: Iterator[list[tuple[Any, ...]]]) -> None:
+    """``json.dumps`` of the list of row objects, written a batch at a time."""
+    first = True
+    typer.echo("[", nl=False)
+    for rows in batches:
+        if not rows:
+            continue
+        text = ", ".join(
+            json.dumps({c: _json_value(v) for c, v in zip(columns, row, strict=True)})
+            for row in rows
+        )
+        typer.echo(text if first else ", " + text, nl=False)
+        first = False
+    typer.echo("]")
+
+
+def _print_table(columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
+    table = Table()
+    for c in columns:
+        table.add_column(Text(safe_text(c)))
+    for row in rows:
+        table.add_row(*(Text(safe_text(_fmt(v))) for v in row))
+    out.print(table)
+
+
+# --------------------------------------------------------------------- export
+
+
+def _write(rows: Any, target: Path, fmt: str) -> None:
+    """Write an Arrow stream with DuckDB's own writers, from a connection of its own.
+
+    The run's connection has no access to files (``queries.READ_CONFIG``); this
+    in-memory one holds no data but the stream, and takes the path as an
+    argument, never inside SQL text.
+    """
+    writer = duckdb.connect(":memory:")
+    try:
+        writer.execute("SET TimeZone = 'UTC'")
+        relation = writer.from_arrow(rows)
+        if fmt == "parquet":
+            relation.write_parquet(str(target))
+        else:
+            relation.write_csv(str(target), header=True)
+    finally:
+        writer.close()
+
+
+class ExportError(OSError):
+    """The destination cannot take the export (not a folder, not writable, full)."""
+
+
+def _identifier(name: str) -> str:
+    """A quoted SQL identifier: a table name can never end the quotes early."""
+    return '"' + name.replace('"', '""') + '"'
 
 
 def export_tables(path: Path, dest: Path, fmt: str) -> list[Path]:
-    dest.mkdir(parents=True, exist_ok=True)
-    con = duckdb.connect(str(path), read_only=True)
+    """Every table of the run as one file each in ``dest``, written in full or not at all.
+
+    No path is ever put into SQL: DuckDB's relation API takes it as an
+    argument, and the table name is a quoted identifier. Each file is written
+    under a temporary name and renamed into place, so a failure (a full disk,
+    a folder that is not writable) leaves no half-written file; it raises
+    ``ExportError`` with one sentence.
+    """
+    if dest.exists() and not dest.is_dir():
+        raise ExportError(f"{dest} exists and is not a folder: choose a folder to export into")
+    try:
+        dest.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise ExportError(f"cannot create the folder {dest}: {exc.strerror or exc}") from None
+    con = queries.connect(path)  # no access outside the run: the files are written below
     written = []
     try:
         names = [
-            r[0]
+            str(r[0])
             for r in con.execute(
                 "SELECT table_name FROM information_schema.tables "
                 "WHERE table_schema = 'main' ORDER BY table_name"
@@ -211,8 +280,16 @@ def export_tables(path: Path, dest: Path, fmt: str) -> list[Path]:
         ]
         for name in names:
             target = dest / f"{name}.{fmt}"
-            option = "(FORMAT parquet)" if fmt == "parquet" else "(FORMAT csv, HEADER)"
-            con.execute(f"COPY (SELECT * FROM \"{name}\") TO '{target.as_posix()}' {option}")
+            temporary = dest / f".{name}.{fmt}.partial-{os.getpid()}"
+            rows = con.sql(f"SELECT * FROM {_identifier(name)}").to_arrow_reader(10_000)
+            try:
+                _write(rows, temporary, fmt)
+                os.replace(temporary, target)
+            except (OSError, duckdb.Error) as exc:
+                temporary.unlink(missing_ok=True)
+                text = str(exc).strip()
+                detail = text.splitlines()[0] if text else type(exc).__name__
+                raise ExportError(f"cannot write {target}: {detail}") from None
             written.append(target)
     finally:
         con.close()

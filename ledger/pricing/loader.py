@@ -12,6 +12,7 @@ import yaml
 from pydantic import ValidationError
 
 from ledger.pricing.models import PriceBook, PricingError
+from ledger.pricing.yaml_limits import FileLimitError, read_text, safe_load
 
 BUNDLED_DIR = "books"
 
@@ -42,11 +43,31 @@ def raw_price_book(ref: str, base_dir: Path | None = None) -> dict[str, Any]:
             path = base_dir / path
         if not path.is_file():
             raise PricingError(f"price book file {ref!r} not found")
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = _read_book(path, ref)
         if not isinstance(data, dict):
             raise PricingError(f"price book file {ref!r} is not a mapping")
         return data
     return copy.deepcopy(_raw_bundled(ref))
+
+
+def _read_book(path: Path, ref: str) -> object:
+    """A price book file's data, within the YAML limits; any problem is a PricingError."""
+    try:
+        text = read_text(path)
+    except (OSError, FileLimitError) as exc:
+        reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+        raise PricingError(f"price book file {ref!r} cannot be read: {reason}") from None
+    try:
+        return safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f" (its line {mark.line + 1})" if mark is not None else ""
+        raise PricingError(
+            f"price book file {ref!r} is not valid YAML{where}: {exc.problem or exc.context}"
+        ) from None
+    except (yaml.YAMLError, ValueError, TypeError, OverflowError, RecursionError) as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise PricingError(f"price book file {ref!r} is not valid YAML: {first}") from None
 
 
 def apply_override(data: dict[str, Any], dotted: str, value: Any) -> None:

@@ -29,6 +29,7 @@ from ledger.domain.time import utc
 from ledger.invariants import InvariantError, check_ledger
 from ledger.runs import RunInfo, run_scenario
 from projections import queries
+from projections.sandbox import user_connection
 from scenarios.loader import LoadedScenario, load_scenario, load_scenario_text
 
 Instant: TypeAlias = str | date | datetime
@@ -119,10 +120,13 @@ class LedgerRun:
 
     @property
     def duckdb(self) -> duckdb.DuckDBPyConnection:
-        """A read-only DuckDB connection on the run's projection, opened on first use."""
+        """The run's projection for your queries, opened on first use.
+
+        The same sandboxed connection as ``credit-ledger sql``
+        (``projections.sandbox``): read-only, no files, extensions or settings.
+        """
         if self._duckdb is None:
-            self._duckdb = queries.connect(self.info.duckdb_path)
-            queries.install_macros(self._duckdb)
+            self._duckdb = user_connection(self.info.duckdb_path)
         return self._duckdb
 
     def close(self) -> None:

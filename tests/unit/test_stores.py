@@ -6,8 +6,10 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
 from ledger.application import store_env
+from ledger.cli.app import app
 from ledger.pgstore import build_schema, check_run_name, run_schema
 from ledger.stores import StoreError, is_postgres, mask, normalize, scrub
 
@@ -95,3 +97,68 @@ def test_run_names_map_to_distinct_schemas_within_63_bytes(names: list[str]) -> 
 def test_an_unusable_run_name_is_refused(name: str) -> None:
     with pytest.raises(StoreError):
         check_run_name(name)
+
+
+# Every shape of store URL a user may type, valid or not: the password
+# ("Hunter2Secret", raw or in a part of it) must never come back in a
+# message. Port 1 on the loopback refuses connections at once.
+SECRET = "Hunter2Secret"
+URL_SHAPES = [
+    ("plain", f"postgresql://ana:{SECRET}@127.0.0.1:1/ledger"),
+    ("unencoded-slash", f"postgresql://ana:{SECRET}/x@127.0.0.1:1/ledger"),
+    ("unencoded-hash", f"postgresql://ana:{SECRET}#x@127.0.0.1:1/ledger"),
+    ("unencoded-question", f"postgresql://ana:{SECRET}?x@127.0.0.1:1/ledger"),
+    ("unencoded-at", f"postgresql://ana:{SECRET}@x@127.0.0.1:1/ledger"),
+    ("unencoded-colon", f"postgresql://ana:{SECRET}:x@127.0.0.1:1/ledger"),
+    ("no-scheme", f"ana:{SECRET}@127.0.0.1:1/ledger"),
+    ("scheme-relative", f"//ana:{SECRET}@127.0.0.1:1/ledger"),
+    ("other-scheme", f"mysql://ana:{SECRET}@127.0.0.1:1/ledger"),
+    ("query-password", f"postgresql://ana@127.0.0.1:1/ledger?password={SECRET}"),
+    ("query-password-later", f"postgresql://ana@127.0.0.1:1/ledger?a=1&password={SECRET}"),
+    ("query-sslpassword", f"postgresql://ana@127.0.0.1:1/ledger?sslpassword={SECRET}"),
+    ("ipv6", f"postgresql://ana:{SECRET}@[::1]:1/ledger"),
+    ("ipv6-malformed", f"postgresql://ana:{SECRET}@[::1:1/ledger"),
+    ("port-not-number", f"postgresql://ana:{SECRET}@127.0.0.1:abc/ledger"),
+    ("no-host", f"postgresql://ana:{SECRET}@/ledger"),
+    ("no-database", f"postgresql://ana:{SECRET}@127.0.0.1:1"),
+    ("percent-encoded", "postgresql://ana:Hunter2%53ecret@127.0.0.1:1/ledger"),
+    ("key-value", f"host=127.0.0.1 port=1 password={SECRET} dbname=ledger"),
+    ("spaces", f"  postgresql://ana:{SECRET}@127.0.0.1:1/ledger  "),
+]
+
+
+@pytest.mark.parametrize(("shape", "url"), URL_SHAPES, ids=[s for s, _ in URL_SHAPES])
+def test_no_url_shape_ever_shows_its_password(shape: str, url: str) -> None:
+    assert SECRET not in mask(url), shape
+    assert SECRET[:8] not in mask(url), shape
+    try:
+        normalize(url)
+    except StoreError as exc:
+        assert SECRET[:8] not in str(exc), shape
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        f"postgresql://ana@db/ledger?password={SECRET}",
+        f"postgresql://ana@db/ledger?sslmode=require&PASSWORD={SECRET}",
+    ],
+)
+def test_a_password_in_the_query_string_is_refused(url: str) -> None:
+    with pytest.raises(StoreError, match="query parameter"):
+        normalize(url)
+
+
+@pytest.mark.parametrize(("shape", "url"), URL_SHAPES, ids=[s for s, _ in URL_SHAPES])
+def test_no_command_prints_the_password_of_any_url_shape(
+    shape: str, url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    for args in (["runs", "--store", url], ["balance", "x", "--at", "2027-01-01", "--store", url]):
+        result = CliRunner().invoke(app, args)
+        assert result.exit_code == 2, (shape, result.output)
+        assert not isinstance(result.exception, Exception) or isinstance(
+            result.exception, SystemExit
+        ), (shape, result.exception)
+        assert SECRET[:8] not in result.stdout + result.stderr, (shape, result.stderr)
+    assert not any(SECRET[:8] in p.read_text(errors="replace") for p in tmp_path.rglob("*.json"))
