@@ -25,12 +25,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Sequence
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from itertools import islice
 from typing import Any
 
-from dateutil.rrule import SECONDLY, rrule, rruleset
+from dateutil.rrule import (
+    DAILY,
+    HOURLY,
+    MINUTELY,
+    MONTHLY,
+    SECONDLY,
+    WEEKLY,
+    YEARLY,
+    rrule,
+    rruleset,
+)
 
 from scenarios.errors import DataPath, Problem
 from scenarios.schedule import occurrences, parse_rrule
@@ -52,6 +62,17 @@ MAX_SEED = 2**63 - 1
 MAX_OCCURRENCES_PER_LINE = 100_000  # an hourly line for eleven years
 MAX_OCCURRENCES = 500_000  # every line of the file together
 MAX_TASKS = 50_000_000  # occurrences times count, the whole file
+
+# The shortest span of one step of each frequency (a month: 28 days, a year: 365).
+_PERIOD = {
+    YEARLY: timedelta(days=365),
+    MONTHLY: timedelta(days=28),
+    WEEKLY: timedelta(days=7),
+    DAILY: timedelta(days=1),
+    HOURLY: timedelta(hours=1),
+    MINUTELY: timedelta(minutes=1),
+    SECONDLY: timedelta(seconds=1),
+}
 
 FIRST_INSTANT = datetime(1970, 1, 1, tzinfo=UTC)
 LAST_INSTANT = datetime(2200, 1, 1, tzinfo=UTC)
@@ -233,6 +254,13 @@ def _rule_problem(line: UsageLine, start: datetime, end: datetime) -> str | None
             return "FREQ=SECONDLY is finer than any schedule needs: use MINUTELY or coarser"
         first: datetime = fields["_dtstart"]
         first = first if first.tzinfo else first.replace(tzinfo=UTC)
+        step = _PERIOD[fields["_freq"]] * fields["_interval"]
+        if first < start and (start - first) / step > MAX_OCCURRENCES_PER_LINE:
+            return (
+                f"its DTSTART ({first.date().isoformat()}) is so long before the window that "
+                f"reaching it takes more than {MAX_OCCURRENCES_PER_LINE:,} steps of the rule: "
+                "start it nearer the window (or leave DTSTART out)"
+            )
         if first >= end:
             return (
                 f"its DTSTART ({first.isoformat()}) is after the scenario's window: "

@@ -105,6 +105,15 @@ CASES: list[tuple[str, str, int | None, list[str]]] = [
         9,
         ["DTSTART", "after"],
     ),
+    (
+        "dtstart-far-before",
+        USAGE.format(
+            usage='{rrule: "DTSTART:19700101T000000\\nRRULE:FREQ=MINUTELY", '
+            "model: gen4_turbo, seconds: 5}"
+        ),
+        9,
+        ["DTSTART", "long before"],
+    ),
     ("nan", HEAD + "seed: .nan\n", 5, []),
 ]
 
