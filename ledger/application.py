@@ -313,6 +313,7 @@ class Ledger(Application[UUID]):
         autobill: dict[str, int] | None = None,
         tier_upgrade: domain_types.TierUpgradePolicy = domain_types.TierUpgradePolicy.SPEND_ONLY,
         autobill_cap: domain_types.AutobillCapPolicy = domain_types.AutobillCapPolicy.PARTIAL,
+        on_daily_limit: domain_types.DailyLimitPolicy = domain_types.DailyLimitPolicy.REJECT,
     ) -> ApiOrganization:
         organization = ApiOrganization.open(
             id=self.organization_id(name),
@@ -327,6 +328,7 @@ class Ledger(Application[UUID]):
             min_purchase_credits=book.api.min_purchase_credits,
             autobill_min_credits=book.api.autobill_min_credits,
             credit_price_usd=book.api.credit_price_usd,
+            on_daily_limit=on_daily_limit,
         )
         self.track(organization)
         return organization

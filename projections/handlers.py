@@ -48,6 +48,7 @@ AUTOBILL = schema.AUTOBILL_TOPUPS.name
 TIERS = schema.TIER_HISTORY.name
 PLANS = schema.PLAN_HISTORY.name
 QUEUE = schema.QUEUE_WAITS.name
+DEFERRED = schema.DEFERRED_TASKS.name
 SEATS = schema.SEAT_CHANGES.name
 MEMBERS = schema.MEMBER_CHANGES.name
 KEYS = schema.KEY_CHANGES.name
@@ -203,6 +204,7 @@ def _task_run_row(
             safety,
             kept,
             plan_before,
+            getattr(e, "deferred_us", 0),  # A08 defer: TaskResubmitted waited this long
         ),
     )
 
@@ -520,6 +522,41 @@ def task_refused(e: ApiOrganization.TaskRefused, c: Context) -> Rows:
     return _refusal_run(c, "task", e, to_us(e.first_at), e.key)
 
 
+def _deferred_row(
+    c: Context,
+    e: Any,
+    outcome: str,
+    count: int,
+    requested: int,
+    deferred_us: int | None = None,
+    wait_us: int | None = None,
+    finished: int | None = None,
+) -> Row:
+    late = None if finished is None else finished - requested - int(e.processing_us)
+    values = (c.seq, c.ts, c.account, e.model, e.label, outcome, count, requested)
+    return (DEFERRED, (*values, deferred_us, wait_us, finished, late))
+
+
+def task_deferred(e: ApiOrganization.TaskDeferred, c: Context) -> Rows:
+    """A08 defer: a stretch of tasks starts waiting for room; nothing is charged yet."""
+    return [_deferred_row(c, e, "deferred", e.count, to_us(e.first_at))]
+
+
+def task_resubmitted(e: ApiOrganization.TaskResubmitted, c: Context) -> Rows:
+    """A08 defer: charged as any task, plus when it was asked for and when it finished."""
+    finished = c.ts + e.max_wait_us + e.processing_us
+    row = _deferred_row(
+        c, e, "charged", 1, to_us(e.requested_at), e.deferred_us, e.max_wait_us, finished
+    )
+    return [*task_charged(e, c), row]
+
+
+def deferred_task_refused(e: ApiOrganization.DeferredTaskRefused, c: Context) -> Rows:
+    """A08 defer: when its room came the task was short of credits (A03)."""
+    row = _deferred_row(c, e, "refused", 1, to_us(e.requested_at), e.deferred_us)
+    return [*task_refused(e, c), row]
+
+
 HANDLERS: dict[type[Any], Handler] = {
     WebWorkspace.PlanSubscribed: subscribed,
     WebWorkspace.BillingDateReached: billing_date_reached,
@@ -557,4 +594,7 @@ HANDLERS: dict[type[Any], Handler] = {
     ApiOrganization.KeyRefused: key_refused,
     ApiOrganization.TaskCharged: task_charged,
     ApiOrganization.TaskRefused: task_refused,
+    ApiOrganization.TaskDeferred: task_deferred,
+    ApiOrganization.TaskResubmitted: task_resubmitted,
+    ApiOrganization.DeferredTaskRefused: deferred_task_refused,
 }

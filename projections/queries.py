@@ -154,6 +154,10 @@ class AccountSummary(TypedDict):
     worst_wait_at: str | None
     worst_wait_model: str | None
     flagged_keys: list[str]  # api, A10: keys still flagged at the end
+    deferred: int  # api, A08 defer: tasks that waited for room in the 24 h window
+    deferred_waiting: int  # of those, still waiting when the log ends
+    longest_deferral_s: Decimal | None  # the longest wait for room
+    deferred_finished_by: str | None  # when the last deferred task finished
 
 
 CREDIT_TOTALS = f"""
@@ -190,6 +194,12 @@ SELECT max_wait_s, max_wait_at, model FROM queue_waits
 WHERE account_id = ? ORDER BY max_wait_us DESC, seq LIMIT 1
 """
 FLAGGED_KEYS = "SELECT key FROM key_findings WHERE account_id = ? AND still_flagged ORDER BY key"
+DEFERRALS = """
+SELECT COALESCE(sum(count) FILTER (WHERE outcome = 'deferred'), 0),
+       COALESCE(sum(count) FILTER (WHERE outcome <> 'deferred'), 0),
+       max(deferred_s), max(finished_at)
+FROM deferred_tasks WHERE account_id = ?
+"""
 
 
 def _iso(at: datetime) -> str:
@@ -206,6 +216,9 @@ def account_summary(conn: duckdb.DuckDBPyConnection, account: str) -> AccountSum
     by_month = [(str(m), Decimal(u)) for m, u in conn.execute(USD_BY_MONTH, args).fetchall()]
     web = surface == "web"
     worst = None if web else conn.execute(WORST_QUEUE_WAIT, [account]).fetchone()
+    deferrals = conn.execute(DEFERRALS, [account]).fetchone()
+    assert deferrals is not None
+    deferred, went, longest, finished_by = deferrals
     return AccountSummary(
         account=account,
         surface=surface,
@@ -228,6 +241,10 @@ def account_summary(conn: duckdb.DuckDBPyConnection, account: str) -> AccountSum
         flagged_keys=[]
         if web
         else [str(k) for (k,) in conn.execute(FLAGGED_KEYS, [account]).fetchall()],
+        deferred=int(deferred),
+        deferred_waiting=int(deferred) - int(went),
+        longest_deferral_s=None if longest is None else Decimal(longest),
+        deferred_finished_by=None if finished_by is None else _iso(finished_by),
     )
 
 

@@ -188,6 +188,7 @@ TASK_RUNS = Table(
         ("safety_failed", "BIGINT"),  # tasks charged and not refunded (A11)
         ("kept", "BIGINT"),  # credits kept once the slice is over
         ("plan_before", "BIGINT"),  # web: plan credits before the slice (W08 split)
+        ("deferred_us", "BIGINT"),  # A08 defer: how long the task waited for the window
     ),
     "Charged task runs (GenerationCharged, TaskCharged), one row per day slice.",
     computed=(("day", utc_day("ts")), ("first_us", "epoch_us(first_at)")),
@@ -291,6 +292,31 @@ QUEUE_WAITS = Table(
     computed=(
         ("day", utc_day("max_wait_at")),
         ("max_wait_s", "CAST(max_wait_us * 0.000001 AS DECIMAL(18,6))"),
+    ),
+)
+
+DEFERRED_TASKS = Table(
+    "deferred_tasks",
+    (
+        ("seq", "BIGINT"),
+        ("ts", TS),  # when it was submitted (or refused) once the window had room
+        ("day", "DATE"),
+        ("account_id", "VARCHAR"),
+        ("model", "VARCHAR"),
+        ("label", "VARCHAR"),
+        ("outcome", "VARCHAR"),  # deferred (waiting from then) | charged | refused (A03)
+        ("count", "BIGINT"),  # tasks: a deferred stretch, or 1 submitted task
+        ("requested_at", TS),  # when the scenario asked for it (a stretch: its first)
+        ("deferred_us", "BIGINT"),  # ts - requested_at: the wait for room (A08)
+        ("deferred_s", "DECIMAL(18,6)"),
+        ("queue_wait_us", "BIGINT"),  # then the concurrency queue (A09)
+        ("finished_at", TS),  # submitted + queue wait + processing; NULL when refused
+        ("late_us", "BIGINT"),  # finished_at - (requested_at + processing): how late
+    ),
+    "A08 policy defer: tasks deferred, and each one's submission, wait and finish.",
+    computed=(
+        ("day", utc_day("ts")),
+        ("deferred_s", "CAST(deferred_us * 0.000001 AS DECIMAL(18,6))"),
     ),
 )
 
@@ -422,6 +448,7 @@ BASE_TABLES: tuple[Table, ...] = (
     TIER_HISTORY,
     PLAN_HISTORY,
     QUEUE_WAITS,
+    DEFERRED_TASKS,
     SEAT_CHANGES,
     MEMBER_CHANGES,
     KEY_CHANGES,
@@ -449,6 +476,19 @@ USD_KINDS = (
 )
 
 VIEWS: tuple[str, ...] = (
+    """
+    CREATE OR REPLACE VIEW deferrals AS
+    SELECT account_id, model, day,
+           COALESCE(sum(count) FILTER (WHERE outcome = 'deferred'), 0) AS deferred,
+           COALESCE(sum(count) FILTER (WHERE outcome = 'charged'), 0) AS submitted,
+           COALESCE(sum(count) FILTER (WHERE outcome = 'refused'), 0) AS refused,
+           max(deferred_s) AS max_deferred_s,
+           CAST(avg(deferred_s) AS DECIMAL(18,6)) AS avg_deferred_s,
+           CAST(max(late_us) * 0.000001 AS DECIMAL(18,6)) AS max_late_s,
+           max(finished_at) AS last_finished_at
+    FROM deferred_tasks
+    GROUP BY account_id, model, day
+    """,
     """
     CREATE OR REPLACE VIEW worst_queue_wait_per_day AS
     SELECT day, account_id, model, max_wait_us, max_wait_s, max_wait_at, seq

@@ -64,6 +64,7 @@ class Kind(IntEnum):
     TIER = 4
     USAGE = 5
     REFRESH = 6  # W05 policy after_24h: the plan refresh 24 h after the billing date
+    DEFERRED = 7  # A08 policy defer: deferred tasks submitted when the window has room
 
 
 Key = tuple[int, int, int, int]  # (instant us, rank, line or file position, tie-break)
@@ -170,6 +171,7 @@ class _Account:
         self.usage: Iterator[tuple[Occurrence, int, UsageLine]] | None = None
         self.billing_scheduled: int | None = None
         self.refresh_scheduled: int | None = None
+        self.deferred_scheduled: int | None = None
         self.tier_scheduled: int | None = None
 
     def push(self, at_us: int, rank: Rank, position: int, kind: Kind, payload: Any) -> None:
@@ -319,6 +321,11 @@ class Replay:
             nxt = at_us + HOUR_US
             if nxt < self.end_us:
                 account.push(nxt, Rank.AUTOBILL, 0, Kind.AUTOBILL, None)
+        elif kind is Kind.DEFERRED:
+            org = account.aggregate
+            assert isinstance(org, ApiOrganization)
+            account.deferred_scheduled = None
+            org.resubmit_deferred(at)
         elif kind is Kind.TIER:
             org = account.aggregate
             assert isinstance(org, ApiOrganization)
@@ -350,6 +357,15 @@ class Replay:
                     account.refresh_scheduled = refresh_us
                     account.push(refresh_us, Rank.BILLING, 0, Kind.REFRESH, None)
         elif isinstance(agg, ApiOrganization):
+            deferred = agg.next_deferred_us
+            if (
+                deferred is not None
+                and deferred != account.deferred_scheduled
+                and deferred < self.end_us
+            ):
+                # A08 defer: before the usage lines of that instant (they came later).
+                account.deferred_scheduled = deferred
+                account.push(deferred, Rank.USAGE, -1, Kind.DEFERRED, None)
             ready = agg.next_tier_check_at
             if ready is not None:
                 ready_us = to_us(ready)
@@ -407,6 +423,7 @@ class Replay:
                     autobill=autobill,
                     tier_upgrade=policies.tier_upgrade,
                     autobill_cap=policies.autobill_cap,
+                    on_daily_limit=policies.on_daily_limit,
                 )
                 first_tick = next_hour_us(to_us(at) - 1)  # A04: on the hour, from opening
                 if first_tick < self.end_us:

@@ -100,6 +100,15 @@ def _print_account(s: queries.AccountSummary) -> None:
             rows.append(
                 (f"worst queue wait ({s['worst_wait_model']}, {at})", f"{s['worst_wait_s']:,.1f} s")
             )
+        if s["deferred"]:
+            # A08 defer: how much work waited for the 24 h window, and how late it ended.
+            rows.append(("tasks deferred (daily limit)", s["deferred"]))
+            hours = (s["longest_deferral_s"] or 0) / 3600
+            rows.append(("longest wait for the daily limit", f"{hours:,.1f} h"))
+            if s["deferred_finished_by"]:
+                rows.append(("deferred work finished by", s["deferred_finished_by"][:16]))
+            if s["deferred_waiting"]:
+                rows.append(("deferred tasks still waiting at the end", s["deferred_waiting"]))
         if s["flagged_keys"]:
             rows.append(("API keys of removed members (A10)", ", ".join(s["flagged_keys"])))
     for label, value in rows:

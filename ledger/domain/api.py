@@ -33,6 +33,7 @@ from ledger.domain.terms import TaskSpec, TierRule
 from ledger.domain.time import DAYS_30_US, from_us, to_us, utc
 from ledger.domain.types import (
     AutobillCapPolicy,
+    DailyLimitPolicy,
     RefusalReason,
     TierUpgradePolicy,
 )
@@ -60,6 +61,7 @@ class ApiOrganization(SimulatedAggregate):
         min_purchase_credits: int
         autobill_min_credits: int
         credit_price_usd: Decimal
+        on_daily_limit: DailyLimitPolicy
 
     def __init__(
         self,
@@ -73,8 +75,16 @@ class ApiOrganization(SimulatedAggregate):
         min_purchase_credits: int,
         autobill_min_credits: int,
         credit_price_usd: Decimal,
+        on_daily_limit: DailyLimitPolicy,
     ) -> None:
         self.name = name
+        self.on_daily_limit = on_daily_limit
+        # A08 policy defer: per model, the tasks waiting for room in the 24 h window,
+        # in order: [requested us, credits each, processing us, label, key, refunded,
+        # safety failed]; when the first may go; the model's [concurrency, daily limit].
+        self.backlog: dict[str, list[list[Any]]] = {}
+        self.backlog_room: dict[str, int] = {}
+        self.backlog_limits: dict[str, list[int]] = {}
         self.tier = tier
         self.members = list(members)
         self.keys: dict[str, dict[str, Any]] = {}
@@ -113,6 +123,7 @@ class ApiOrganization(SimulatedAggregate):
         min_purchase_credits: int = 1000,
         autobill_min_credits: int = 1000,
         credit_price_usd: Decimal = Decimal("0.01"),
+        on_daily_limit: DailyLimitPolicy = DailyLimitPolicy.REJECT,
     ) -> ApiOrganization:
         members = list(members or [OWNER])
         if tier not in {r.tier for r in tier_rules}:
@@ -137,6 +148,7 @@ class ApiOrganization(SimulatedAggregate):
             min_purchase_credits=min_purchase_credits,
             autobill_min_credits=autobill_min_credits,
             credit_price_usd=credit_price_usd,
+            on_daily_limit=on_daily_limit,
         )
 
     # ------------------------------------------------------------ derived state
@@ -521,39 +533,70 @@ class ApiOrganization(SimulatedAggregate):
         first = to_us(first_at)
         refunded = refunded or []
         safety = safety_failed or []
-        if key is not None and not (key in self.keys and self.keys[key]["active"]):
-            self._refuse_tasks(
-                first, interval_us, 0, count, task, RefusalReason.UNKNOWN_KEY, 0, key
-            )
-            return
-        window = self.windows.get(task.model, [])
+        defer = self.on_daily_limit is DailyLimitPolicy.DEFER
+        known_key = key is None or (key in self.keys and self.keys[key]["active"])
         i = 0
         while i < count:
             t = first + i * interval_us
-            in_window = window_count(window, t)
-            if in_window >= daily_limit:
-                room = window_room_at(window, t, daily_limit)
-                n = max(1, tasks_before(t, interval_us, count - i, room))
+            # A08 defer: tasks whose room came by t go first, in order, each at its
+            # own instant; events stay in time order, so every stretch below ends
+            # before the next one is due.
+            due = self.next_deferred_us
+            if due is not None and due <= t:
+                self.resubmit_deferred(from_us(due))
+                continue
+            left = count - i if due is None else tasks_before(t, interval_us, count - i, due)
+            if not known_key:
                 self._refuse_tasks(
-                    first, interval_us, i, n, task, RefusalReason.DAILY_LIMIT, 0, key
+                    first, interval_us, i, left, task, RefusalReason.UNKNOWN_KEY, 0, key
                 )
+                i += left
+                continue
+            window = self.windows.get(task.model, [])
+            in_window = window_count(window, t)
+            waiting = bool(self.backlog.get(task.model))
+            if in_window >= daily_limit or waiting:
+                room = (
+                    self.backlog_room[task.model]
+                    if waiting
+                    else window_room_at(window, t, daily_limit)
+                )
+                n = max(1, tasks_before(t, interval_us, left, room))
+                if defer:
+                    self._defer_tasks(
+                        first,
+                        interval_us,
+                        i,
+                        n,
+                        task,
+                        refunded,
+                        safety,
+                        key,
+                        room,
+                        (concurrency, daily_limit),
+                    )
+                else:
+                    self._refuse_tasks(
+                        first, interval_us, i, n, task, RefusalReason.DAILY_LIMIT, 0, key
+                    )
                 i += n
                 continue
             cost = task.credits_each
-            k = affordable(self.balance, cost, -1, count, refunded, i)
+            k = min(affordable(self.balance, cost, -1, count, refunded, i), left)
             if k == 0:
-                # Nothing in this call adds credits: every later task is short too.
+                # Nothing before the next deferred task adds credits: all short too.
                 self._refuse_tasks(
                     first,
                     interval_us,
                     i,
-                    count - i,
+                    left,
                     task,
                     RefusalReason.INSUFFICIENT_CREDITS,
                     cost - self.balance,
                     key,
                 )
-                return
+                i += left
+                continue
             k = min(k, daily_limit - in_window)
             start_at = first + i * interval_us
             slots = list(self.slots.get(task.model, []))
@@ -576,8 +619,118 @@ class ApiOrganization(SimulatedAggregate):
                 max_wait_at=from_us(wait_at),
                 slots_after=slots,
             )
-            window = self.windows[task.model]
             i += k
+
+    # ------------------------------------------------ A08 policy defer
+
+    @property
+    def next_deferred_us(self) -> int | None:
+        """When the first deferred task (any model) may be submitted, or None."""
+        rooms = [self.backlog_room[m] for m, tasks in self.backlog.items() if tasks]
+        return min(rooms) if rooms else None
+
+    @property
+    def next_deferred_at(self) -> datetime | None:
+        due = self.next_deferred_us
+        return from_us(due) if due is not None else None
+
+    def resubmit_deferred(self, at: datetime) -> None:
+        """A08 defer: submit, in order, every deferred task whose room has come by ``at``.
+
+        Each is submitted at the instant the rolling window has room for it, then
+        charged (A09) or refused for lack of credits (A03) as any task is.
+        """
+        now = to_us(utc(at))
+        while True:
+            due = self.next_deferred_us
+            if due is None or due > now:
+                return
+            model = min(
+                (m for m, tasks in self.backlog.items() if tasks),
+                key=lambda m: (self.backlog_room[m], m),
+            )
+            requested, cost, processing, label, key, was_refunded, was_safety = self.backlog[model][
+                0
+            ]
+            concurrency, _ = self.backlog_limits[model]
+            submitted = self.backlog_room[model]
+            common: dict[str, Any] = {
+                "timestamp": from_us(submitted),
+                "model": model,
+                "label": label,
+                "key": key or None,
+                "first_at": from_us(submitted),
+                "interval_us": 0,
+                "count": 1,
+                "credits_each": cost,
+                "requested_at": from_us(requested),
+                "deferred_us": submitted - requested,
+            }
+            if self.balance < cost:
+                self.trigger_event(
+                    self.DeferredTaskRefused,
+                    reason=RefusalReason.INSUFFICIENT_CREDITS,
+                    shortfall=cost - self.balance,
+                    **common,
+                )
+                continue
+            slots = list(self.slots.get(model, []))
+            if len(slots) < concurrency:
+                slots.extend([0] * (concurrency - len(slots)))
+            wait, wait_at = queue_run(slots, submitted, 0, 1, processing)
+            self.trigger_event(
+                self.TaskResubmitted,
+                refunded=[0] if was_refunded else [],
+                safety_failed=[0] if was_safety else [],
+                max_wait_us=wait,
+                max_wait_at=from_us(wait_at),
+                slots_after=slots,
+                processing_us=processing,
+                **common,
+            )
+
+    def _defer_tasks(
+        self,
+        first: int,
+        interval: int,
+        start: int,
+        n: int,
+        task: TaskSpec,
+        refunded: list[int],
+        safety: list[int],
+        key: str | None,
+        room: int,
+        limits: tuple[int, int],
+    ) -> None:
+        self.trigger_event(
+            self.TaskDeferred,
+            timestamp=from_us(first + (start + n - 1) * interval),
+            model=task.model,
+            label=task.label,
+            key=key,
+            first_at=from_us(first + start * interval),
+            interval_us=interval,
+            count=n,
+            credits_each=task.credits_each,
+            processing_us=task.processing_us,
+            refunded=slice_indices(refunded, start, start + n),
+            safety_failed=slice_indices(safety, start, start + n),
+            until=from_us(room),
+            concurrency=limits[0],
+            daily_limit=limits[1],
+        )
+
+    def _after_resubmission(self, model: str, at: datetime) -> None:
+        """Drop the backlog's first task and find when the next may go (from events)."""
+        tasks = self.backlog[model]
+        tasks.pop(0)
+        if not tasks:
+            del self.backlog[model]
+            self.backlog_room.pop(model, None)
+            return
+        _, daily = self.backlog_limits[model]
+        t = to_us(at)
+        self.backlog_room[model] = window_room_at(self.windows.get(model, []), t, daily)
 
     def _refuse_tasks(
         self,
@@ -650,3 +803,63 @@ class ApiOrganization(SimulatedAggregate):
 
         def apply(self, aggregate: ApiOrganization) -> None:
             pass
+
+    class TaskDeferred(Aggregate.Event):
+        """A08 policy defer: ``count`` tasks over the rolling 24 h limit wait, in order,
+        for room in the window; the first may go ``until``. Nothing is charged yet."""
+
+        model: str
+        label: str
+        key: str | None
+        first_at: datetime
+        interval_us: int
+        count: int
+        credits_each: int
+        processing_us: int
+        refunded: list[int]
+        safety_failed: list[int]
+        until: datetime
+        concurrency: int
+        daily_limit: int
+
+        def apply(self, aggregate: ApiOrganization) -> None:
+            first = to_us(self.first_at)
+            tasks = aggregate.backlog.setdefault(self.model, [])
+            if not tasks:
+                aggregate.backlog_room[self.model] = to_us(self.until)
+            refunded, safety = set(self.refunded), set(self.safety_failed)
+            tasks.extend(
+                [
+                    first + j * self.interval_us,
+                    self.credits_each,
+                    self.processing_us,
+                    self.label,
+                    self.key or "",
+                    j in refunded,
+                    j in safety,
+                ]
+                for j in range(self.count)
+            )
+            aggregate.backlog_limits[self.model] = [self.concurrency, self.daily_limit]
+
+    class TaskResubmitted(TaskCharged):
+        """A08 policy defer: a deferred task submitted when the window had room, and
+        charged then (A09); ``deferred_us`` is how long it waited for that room."""
+
+        requested_at: datetime
+        deferred_us: int
+        processing_us: int
+
+        def apply(self, aggregate: ApiOrganization) -> None:
+            super().apply(aggregate)
+            aggregate._after_resubmission(self.model, self.timestamp)
+
+    class DeferredTaskRefused(TaskRefused):
+        """A08 policy defer: a deferred task that, when its room came, was short of
+        credits (A03): refused then, nothing charged."""
+
+        requested_at: datetime
+        deferred_us: int
+
+        def apply(self, aggregate: ApiOrganization) -> None:
+            aggregate._after_resubmission(self.model, self.timestamp)

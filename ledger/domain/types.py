@@ -110,6 +110,7 @@ class AutobillCapPolicy(Enum):
 
 class DailyLimitPolicy(Enum):
     REJECT = "reject"  # A08: a task over the rolling 24 h limit is refused (HTTP 429)
+    DEFER = "defer"  # A08: it waits, in order, for room in the window (a client retrying)
 
 
 class DowngradePolicy(Enum):

@@ -271,6 +271,18 @@ def _notes(acct: AccountReport) -> str:
             f"Worst concurrency-queue wait (A09): {s['worst_wait_s']:,.1f} s "
             f"({s['worst_wait_model']}, {s['worst_wait_at'][:16].replace('T', ' ')} UTC)."
         )
+    if s.get("deferred"):
+        # A08 policy defer: how much work waited for the 24 h window, and how late it ended.
+        hours = (s["longest_deferral_s"] or 0) / 3600
+        note = (
+            f"{credits(s['deferred'])} tasks waited for the daily limit (A08, defer), "
+            f"the longest {hours:,.1f} h"
+        )
+        if s["deferred_finished_by"]:
+            note += f"; the last finished {s['deferred_finished_by'][:16].replace('T', ' ')} UTC"
+        if s["deferred_waiting"]:
+            note += f"; {credits(s['deferred_waiting'])} still waiting at the end"
+        notes.append(note + ".")
     if s["flagged_keys"]:
         notes.append(
             "API keys of removed members still active at the end (A10): "

@@ -17,7 +17,7 @@ from eventsourcing.domain import Aggregate
 from ledger.application import SNAPSHOT_INTERVAL, Ledger, plan_terms
 from ledger.domain.api import ApiOrganization
 from ledger.domain.terms import TaskSpec
-from ledger.domain.types import Billing, FreeCreditsPolicy, GenerationMode, Plan
+from ledger.domain.types import Billing, DailyLimitPolicy, FreeCreditsPolicy, GenerationMode, Plan
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.loader import load_price_book
 
@@ -84,6 +84,16 @@ def a_free_workspace_history(app: Ledger) -> WebWorkspace:
     return ws
 
 
+def a_deferring_organization_history(app: Ledger) -> ApiOrganization:
+    """Policy on_daily_limit: defer (TaskDeferred, TaskResubmitted, DeferredTaskRefused)."""
+    org = app.open_organization("queue", START, BOOK, on_daily_limit=DailyLimitPolicy.DEFER)
+    org.purchase_credits(START, 1200)  # 3 tasks' worth
+    task = TaskSpec("gen4.5", 400, processing_us=90_000_000)
+    org.submit_tasks(START, 0, 4, task, 2, 2)  # 2 charged, 2 deferred a day
+    org.resubmit_deferred(START + timedelta(days=1))  # 1 resubmitted, 1 short of credits
+    return org
+
+
 def an_organization_history(app: Ledger) -> ApiOrganization:
     day = timedelta(days=1)
     org = app.open_organization(
@@ -141,6 +151,7 @@ def test_every_event_type_round_trips_through_the_store(store: str | Path) -> No
         a_workspace_history(app),
         an_organization_history(app),
         a_free_workspace_history(app),
+        a_deferring_organization_history(app),
     ]
     originals = {a.id: list(a.pending_events) for a in aggregates}
     app.flush()

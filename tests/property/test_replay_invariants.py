@@ -199,6 +199,10 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
             "autobill_cap": draw(st.sampled_from(["partial", "skip"])),
             "tier_upgrade": draw(st.sampled_from(["spend_only", "spend_and_age"])),
             "enterprise_pool": draw(st.sampled_from(["annual", "monthly"])),
+            "on_daily_limit": draw(st.sampled_from(["reject", "defer"])),  # A08
+            "free_credits": draw(st.sampled_from(["forfeit", "keep"])),  # W01
+            "plan_refresh": draw(st.sampled_from(["at_anchor", "after_24h"])),  # W05
+            "refill_window": draw(st.sampled_from(["calendar_month", "billing_period"])),
         },
         "workspaces": [draw(workspaces(i, start, end)) for i in range(n_web)],
         "organizations": [draw(organizations(i, start, end)) for i in range(n_api)],

@@ -24,7 +24,7 @@ import duckdb
 from ledger.application import Ledger, plan_terms
 from ledger.domain.api import ApiOrganization
 from ledger.domain.terms import TaskSpec
-from ledger.domain.types import Billing, GenerationMode, Plan
+from ledger.domain.types import Billing, DailyLimitPolicy, GenerationMode, Plan
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.loader import load_price_book
 from projections import schema
@@ -284,8 +284,9 @@ class RichLedger:
             hour += timedelta(hours=1)
 
     def _lab(self) -> None:
-        """Opened mid-window, no autobill: it runs dry (A03)."""
-        self._open_organization("lab", at(2, 1, 12), tier=1)
+        """Opened mid-window, no autobill: it runs dry (A03). Policy defer (A08) with a
+        daily limit of 3: each day 2 tasks wait for the next day's room."""
+        self._open_organization("lab", at(2, 1, 12), tier=1, on_daily_limit=DailyLimitPolicy.DEFER)
 
         def org() -> ApiOrganization:
             return self.organizations["lab"]
@@ -298,7 +299,7 @@ class RichLedger:
                 first,
                 30 * 1_000_000,
                 5,
-                lambda f=first: org().submit_tasks(f, 30 * 1_000_000, 5, IMAGE, 1, 1000),
+                lambda f=first: org().submit_tasks(f, 30 * 1_000_000, 5, IMAGE, 1, 3),
             )
 
 
