@@ -15,19 +15,20 @@ help: ## List the targets with what they do
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev,postgres]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,browser]'
 	@touch $(STAMP)
 
 .PHONY: install
-install: $(STAMP) ## Create .venv from nothing and install the project with its dev and postgres dependencies
+install: $(STAMP) ## Create .venv from nothing and install the project with its dev, postgres and browser dependencies
 
 .PHONY: demo
 demo: $(STAMP) ## Replay a bundled example scenario and print its summary
 	$(BIN)/credit-ledger run $(DEMO)
 
 .PHONY: test
-test: $(STAMP) ## Run the whole test suite (installs PostgreSQL if missing; its suites start their own server)
+test: $(STAMP) ## Run the whole test suite (installs PostgreSQL and Chromium if missing; its suites start their own server)
 	@bash scripts/ensure-postgresql.sh
+	@bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -q
 
 .PHONY: pg-up
@@ -71,6 +72,11 @@ fuzz: $(STAMP) ## Long fuzz: 10,000 seeded hostile files through validate and ru
 .PHONY: golden
 golden: $(STAMP) ## Regenerate the golden files of the example scenarios
 	$(BIN)/python -m ledger.testing.golden scenarios/examples tests/golden
+
+.PHONY: screenshots
+screenshots: $(STAMP) ## Redraw the report and compare pictures in docs/ in headless Chromium (installs it if missing)
+	@bash scripts/ensure-chromium.sh
+	$(BIN)/python -m ledger.report.screenshots docs
 
 .PHONY: format
 format: $(STAMP) ## Rewrite files with ruff's formatter and safe fixes

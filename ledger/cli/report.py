@@ -8,6 +8,7 @@ other commands: 0 success, 2 bad input (a message on stderr, nothing written).
 
 from __future__ import annotations
 
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -31,6 +32,13 @@ from scenarios.errors import ScenarioError
 from scenarios.loader import load_scenario
 
 EXIT_BAD_INPUT = 2
+
+
+class Basis(StrEnum):
+    CASH = "cash"
+    ACCRUAL = "accrual"
+
+
 err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
@@ -86,6 +94,14 @@ def report(
             help="Where to replay a scenario file (default: runs/<scenario file stem>).",
         ),
     ] = None,
+    basis: Annotated[
+        Basis,
+        typer.Option(
+            "--basis",
+            help="Dollars view the page opens on: cash (when paid) or accrual (plan "
+            "payments spread over the period they pay for); the page switches between both.",
+        ),
+    ] = Basis.CASH,
     store: StoreOption = None,
     run_name: RunOption = None,
 ) -> None:
@@ -96,7 +112,7 @@ def report(
     output.print_summary(info)
     if html is not None:
         try:
-            written = write_report(info, html)
+            written = write_report(info, html, basis.value)
         except OSError as exc:
             raise bad_input(f"error: cannot write {html}: {exc.strerror or exc}") from None
         typer.echo(f"HTML report written to {written}")

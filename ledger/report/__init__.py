@@ -12,14 +12,15 @@ from ledger.runs import RunInfo
 __all__ = ["RunReport", "load_report", "render", "report_html", "write_report"]
 
 
-def report_html(info: RunInfo) -> str:
-    """The HTML page of a finished run, read from its DuckDB file (read-only)."""
-    return render(load_report(info))
+def report_html(info: RunInfo, basis: str = "cash") -> str:
+    """The HTML page of a finished run, read from its DuckDB file (read-only);
+    ``basis`` (cash or accrual) is the dollars view its monthly spend opens on."""
+    return render(load_report(info), basis)
 
 
-def write_report(info: RunInfo, path: Path) -> Path:
+def write_report(info: RunInfo, path: Path, basis: str = "cash") -> Path:
     """Write the page to ``path`` (its folder is created); return the path written."""
-    page = report_html(info)
+    page = report_html(info, basis)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
     return path

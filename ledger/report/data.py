@@ -7,12 +7,15 @@ rendering in ``ledger.report.html`` is a pure function with no database.
 
 from __future__ import annotations
 
+import itertools
 from collections import defaultdict
-from dataclasses import dataclass
-from datetime import date, datetime
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, datetime
 from decimal import Decimal
 
 import duckdb
+from dateutil.relativedelta import relativedelta
 
 from ledger.domain.time import utc
 from ledger.runs import RunInfo
@@ -20,6 +23,9 @@ from projections import queries, schema
 
 # usd_ledger kinds that buy credits; the others pay for the plan and its seats.
 CREDIT_KINDS = ("purchase", "refill", "autobill")
+# usd_ledger kinds that pay for (part of) a billing period of the plan and its seats.
+PLAN_KINDS = ("subscription", "renewal", "upgrade", "seat_added", "seat_removed")
+CENT = Decimal("0.01")
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +56,10 @@ class MonthFigures:
     forfeited: int
     rejected: int
     closing_balance: int | None
+    # Accrual basis: plan and seat payments spread over the days of the billing
+    # period they pay for (an annual plan over its twelve months); credits bought
+    # count when bought, as on the cash basis (they never expire, W07/A01).
+    usd_accrual: Decimal = Decimal("0.00")
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,14 +74,34 @@ class Reset:
 
 @dataclass(frozen=True, slots=True)
 class TopUp:
-    """Credits bought (purchase, Auto Refill, autobill), or an autobill charge that failed."""
+    """Credits bought (purchase, Auto Refill, autobill), or an autobill charge that failed:
+    declined by the card (A05) or blocked by the 30-day purchase cap (A07)."""
 
     at: datetime
-    kind: str  # purchase | refill | autobill | autobill_failed
+    kind: str  # purchase | refill | autobill | autobill_declined | autobill_blocked
     credits: int
     usd: Decimal
     capped: bool  # A07: an autobill recharge cut to what the 30-day cap left
     detail: str  # failures: the reason and the attempt
+
+    @property
+    def failed(self) -> bool:
+        return self.kind in FAILED_KINDS
+
+
+FAILED_KINDS = ("autobill_declined", "autobill_blocked")
+
+
+@dataclass(frozen=True, slots=True)
+class SeatChange:
+    """W03/W04: an editor added, removed or refused on a web workspace."""
+
+    at: datetime
+    action: str  # added | removed | refused
+    editor: str
+    usd: Decimal | None  # W04 proration: positive added, negative (a credit) removed
+    reason: str | None  # refused: why
+    seats: int  # editors after the change
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,6 +137,9 @@ class AccountReport:
     topups: tuple[TopUp, ...]
     refusals: tuple[RefusalDay, ...]
     changes: tuple[Change, ...]
+    seats_initial: int = 0  # editors when the workspace subscribed (web)
+    seat_changes: tuple[SeatChange, ...] = ()
+    deferred_usd: Decimal = Decimal("0.00")  # accrual: paid in the window for time after it
 
     @property
     def web(self) -> bool:
@@ -143,22 +176,37 @@ def read_report(conn: duckdb.DuckDBPyConnection, info: RunInfo) -> RunReport:
         end=utc(info.end),
         until=None if info.until is None else utc(info.until),
         events=int(info.stats.get("events", 0) or 0),
-        accounts=tuple(read_account(conn, account) for account, _ in queries.accounts(conn)),
+        accounts=tuple(
+            read_account(conn, account, utc(info.end)) for account, _ in queries.accounts(conn)
+        ),
     )
 
 
-def read_account(conn: duckdb.DuckDBPyConnection, account: str) -> AccountReport:
+def read_account(
+    conn: duckdb.DuckDBPyConnection, account: str, window_end: datetime | None = None
+) -> AccountReport:
     summary = queries.account_summary(conn, account)
+    web = summary["surface"] == "web"
+    months = _months(conn, account)
+    initial, seats = _seats(conn, account) if web else (0, ())
+    deferred = Decimal("0.00")
+    if web and months:
+        months, deferred = _with_accrual(conn, account, months, window_end)
+    else:  # API credits are bought, never paid ahead for a period: accrual is cash
+        months = tuple(_replace_accrual(m, m.usd_spent) for m in months)
     return AccountReport(
         account=account,
         surface=summary["surface"],
         summary=summary,
         days=_days(conn, account),
-        months=_months(conn, account),
-        resets=_resets(conn, account) if summary["surface"] == "web" else (),
+        months=months,
+        resets=_resets(conn, account) if web else (),
         topups=_topups(conn, account),
         refusals=_refusals(conn, account),
         changes=_changes(conn, account, summary["surface"]),
+        seats_initial=initial,
+        seat_changes=seats,
+        deferred_usd=deferred,
     )
 
 
@@ -219,6 +267,152 @@ def _months(conn: duckdb.DuckDBPyConnection, account: str) -> tuple[MonthFigures
     return tuple(out)
 
 
+def _replace_accrual(m: MonthFigures, usd: Decimal) -> MonthFigures:
+    return replace(m, usd_accrual=usd)
+
+
+# The billing of a workspace (monthly or annual) is set when it subscribes.
+BILLING = """
+SELECT json_extract_string(payload, '$.billing') FROM events
+WHERE account_id = $account AND event_type = 'PlanSubscribed'
+ORDER BY seq LIMIT 1
+"""
+PLAN_PAYMENTS = f"""
+SELECT u.ts, u.kind, u.usd, p.from_plan
+FROM usd_ledger u
+LEFT JOIN plan_history p ON p.seq = u.seq AND p.change = 'upgraded'
+WHERE u.account_id = $account AND u.kind IN {schema.sql_list(PLAN_KINDS)}
+ORDER BY u.seq
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class PlanPayment:
+    """A payment for the plan or its seats and the span of time it pays for."""
+
+    at: datetime
+    usd: Decimal
+    until: datetime
+
+
+def plan_payments(
+    rows: Sequence[tuple[datetime, str, Decimal, str | None]], billing: str
+) -> list[PlanPayment]:
+    """Each plan or seat payment with the end of the billing period it pays for.
+
+    A subscription, a renewal and an upgrade from Free (a new anchor, W05) start
+    a period of one month or twelve (W02); an upgrade (W11) or an editor added or
+    removed (W04) is prorated to the end of the period it falls in. A period ends
+    at the next period's start, or a month (twelve on annual billing) after its own.
+    """
+    months = 12 if billing == "annual" else 1
+    starts = sorted(
+        at
+        for at, kind, _, from_plan in rows
+        if kind in ("subscription", "renewal") or (kind == "upgrade" and from_plan == "free")
+    )
+    out = []
+    for at, kind, usd, from_plan in rows:
+        opens = kind in ("subscription", "renewal") or (kind == "upgrade" and from_plan == "free")
+        earlier = [s for s in starts if s <= at]
+        base = at if opens or not earlier else earlier[-1]
+        end = base + relativedelta(months=months)
+        later = [s for s in starts if s > at]
+        if later:
+            end = min(end, later[0])
+        out.append(PlanPayment(at=at, usd=usd, until=max(end, at)))
+    return out
+
+
+def _month_start(at: datetime) -> datetime:
+    return datetime(at.year, at.month, 1, tzinfo=UTC)
+
+
+def spread(payment: PlanPayment, window_end: datetime | None) -> list[tuple[date | None, Decimal]]:
+    """The payment cut at month boundaries (and at the window's end, where ``None``
+    stands for the time after it), in proportion to time, to the cent; the last
+    piece takes the rounding so that the pieces add up to the payment exactly."""
+    total = (payment.until - payment.at).total_seconds()
+    if total <= 0:
+        return [(payment.at.date().replace(day=1), payment.usd)]
+    cuts: list[datetime] = []
+    edge = _month_start(payment.at) + relativedelta(months=1)
+    while edge < payment.until:
+        cuts.append(edge)
+        edge += relativedelta(months=1)
+    if window_end is not None and payment.at < window_end < payment.until:
+        cuts.append(window_end)
+    bounds = [payment.at, *sorted(set(cuts)), payment.until]
+    pieces: list[tuple[date | None, Decimal]] = []
+    given = Decimal("0.00")
+    for i, (lo, hi) in enumerate(itertools.pairwise(bounds)):
+        key = None if window_end is not None and lo >= window_end else lo.date().replace(day=1)
+        if i == len(bounds) - 2:
+            share = payment.usd - given
+        else:
+            share = (payment.usd * Decimal((hi - lo).total_seconds()) / Decimal(total)).quantize(
+                CENT
+            )
+        given += share
+        pieces.append((key, share))
+    return pieces
+
+
+def _with_accrual(
+    conn: duckdb.DuckDBPyConnection,
+    account: str,
+    months: tuple[MonthFigures, ...],
+    window_end: datetime | None,
+) -> tuple[tuple[MonthFigures, ...], Decimal]:
+    found = conn.execute(BILLING, {"account": account}).fetchone()
+    billing = str(found[0]) if found and found[0] else "monthly"
+    rows = [
+        (utc(ts), str(kind), Decimal(usd), None if from_plan is None else str(from_plan))
+        for ts, kind, usd, from_plan in conn.execute(PLAN_PAYMENTS, {"account": account}).fetchall()
+    ]
+    accrued: dict[date | None, Decimal] = defaultdict(Decimal)
+    for payment in plan_payments(rows, billing):
+        for key, share in spread(payment, window_end):
+            accrued[key] += share
+    known = {m.month for m in months}
+    deferred = accrued.pop(None, Decimal("0.00"))
+    # Time inside the window but outside its months cannot happen; keep it visible if it does.
+    deferred += sum((v for k, v in accrued.items() if k not in known), Decimal("0.00"))
+    out = tuple(
+        _replace_accrual(m, (accrued.get(m.month, Decimal("0.00")) + m.usd_credits).quantize(CENT))
+        for m in months
+    )
+    return out, deferred.quantize(CENT)
+
+
+SEATS = """
+SELECT ts, action, editor, usd, reason FROM seat_changes
+WHERE account_id = $account ORDER BY seq, editor
+"""
+
+
+def _seats(conn: duckdb.DuckDBPyConnection, account: str) -> tuple[int, tuple[SeatChange, ...]]:
+    initial = 0
+    changes: list[SeatChange] = []
+    for ts, action, editor, usd, reason in conn.execute(SEATS, {"account": account}).fetchall():
+        if action == "initial":
+            initial += 1
+            continue
+        now = changes[-1].seats if changes else initial
+        now += 1 if action == "added" else -1 if action == "removed" else 0
+        changes.append(
+            SeatChange(
+                at=utc(ts),
+                action=str(action),
+                editor=str(editor),
+                usd=None if usd is None else Decimal(usd),
+                reason=None if reason is None else str(reason),
+                seats=now,
+            )
+        )
+    return initial, tuple(changes)
+
+
 # A reset is two events at one instant: CreditsForfeited (the unused rest, if
 # any), then PlanCreditsRefreshed; a cancellation forfeits without a refresh.
 RESETS = """
@@ -248,14 +442,21 @@ def _resets(conn: duckdb.DuckDBPyConnection, account: str) -> tuple[Reset, ...]:
     )
 
 
+# A failed autobill charge is declined by the card (A05) or blocked because the
+# 30-day purchase cap left less than a recharge can be (A07, `monthly_cap`).
 TOPUPS = f"""
 SELECT u.seq, u.ts, u.kind, COALESCE(u.credits, 0), u.usd, COALESCE(a.capped, false), ''
 FROM usd_ledger u
 LEFT JOIN autobill_topups a ON a.seq = u.seq AND a.outcome = 'topped_up'
 WHERE u.account_id = $account AND u.kind IN {schema.sql_list(CREDIT_KINDS)}
 UNION ALL
-SELECT seq, ts, 'autobill_failed', 0, CAST(0 AS DECIMAL(18, 2)), false,
+SELECT seq, ts,
+       CASE WHEN reason = 'monthly_cap' THEN 'autobill_blocked' ELSE 'autobill_declined' END,
+       0, CAST(0 AS DECIMAL(18, 2)), false,
        COALESCE(reason, 'failed') || ', attempt ' || COALESCE(CAST(attempt AS VARCHAR), '?')
+       || CASE WHEN remaining_usd IS NOT NULL AND reason = 'monthly_cap'
+               THEN ', $' || CAST(remaining_usd AS VARCHAR) || ' left under the cap'
+               ELSE '' END
        || CASE WHEN disabled THEN ', autobill now off' ELSE '' END
 FROM autobill_topups
 WHERE account_id = $account AND outcome = 'failed'

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import re
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal
@@ -25,12 +25,33 @@ from ledger.report.data import (
     AccountReport,
     Change,
     DayBalance,
+    MonthFigures,
     RefusalDay,
     Reset,
     RunReport,
+    SeatChange,
     TopUp,
 )
-from ledger.report.style import CSS
+from ledger.report.lanes import (
+    Event,
+    EventLane,
+    Glyph,
+    Mark,
+    change_lane,
+    event_lane,
+    period_name,
+)
+from ledger.report.style import (
+    API_CREDITS,
+    CSS,
+    INK,
+    PLAN,
+    PURCHASED,
+    REFUSED,
+    RESET,
+    SKY_INK,
+    TOPUP,
+)
 from ledger.report.svg import (
     Days,
     Linear,
@@ -49,15 +70,6 @@ from ledger.report.svg import (
     usd_tick,
 )
 
-# Okabe & Ito's colour-blind-safe palette; each colour keeps one meaning.
-PLAN = "#0072B2"  # web plan credits (blue)
-PURCHASED = "#E69F00"  # web purchased credits (orange)
-API_CREDITS = "#009E73"  # API credits (bluish green)
-TOPUP = "#CC79A7"  # credits bought (reddish purple)
-REFUSED = "#D55E00"  # refusals, failed charges, forfeits (vermillion)
-INK = "#1f2937"  # totals, plan and tier changes
-RESET = "#6b7280"  # reset (billing) days
-
 WIDTH = 1060  # every chart's viewBox width: about its width on screen, so text stays 12px
 LEFT, RIGHT = 84, 28  # plot margins shared by the time charts, so their days line up
 
@@ -65,17 +77,23 @@ TOPUP_NAMES = {
     "purchase": "Purchase",
     "refill": "Auto Refill (W15)",
     "autobill": "Autobill (A04)",
-    "autobill_failed": "Autobill charge failed (A05)",
+    "autobill_declined": "Autobill charge declined (A05)",
+    "autobill_blocked": "Autobill recharge blocked by the 30-day cap (A07)",
 }
 
 
-def render(report: RunReport) -> str:
-    """The whole page."""
+BASES = ("cash", "accrual")
+
+
+def render(report: RunReport, basis: str = "cash") -> str:
+    """The whole page; ``basis`` is the dollars view the monthly spend opens on."""
+    if basis not in BASES:
+        raise ValueError(f"basis must be one of {', '.join(BASES)}, not {basis!r}")
     body = [
         _header(report),
         _key_figures(report),
         *(
-            _account_section(acct, dom)
+            _account_section(acct, dom, basis)
             for acct, dom in zip(report.accounts, _dom_ids(report), strict=True)
         ),
         _footer(report),
@@ -207,7 +225,7 @@ def _key_figures(report: RunReport) -> str:
     )
 
 
-def _account_section(acct: AccountReport, dom: str) -> str:
+def _account_section(acct: AccountReport, dom: str, basis: str = "cash") -> str:
     kind = "web workspace" if acct.web else "API organization"
     parts = [
         el(
@@ -218,8 +236,9 @@ def _account_section(acct: AccountReport, dom: str) -> str:
         ),
         _cards(acct),
         _balance_figure(acct, dom),
-        _spend_figure(acct, dom),
+        _spend_figure(acct, dom, basis),
         _forfeits_figure(acct, dom) if acct.web else _tiers_figure(acct, dom),
+        _monthly_table(acct, dom),
         _notes(acct),
     ]
     return el(
@@ -440,12 +459,31 @@ def _value_axis(
 # ---------------------------------------------------------------- balance
 
 
+def _lane_specs(acct: AccountReport) -> list[tuple[str, str]]:
+    """(lane name, what it holds) of an account's balance chart, top to bottom."""
+    lanes = [("Bought", "bought")]
+    if any(t.kind == "autobill_declined" for t in acct.topups):
+        lanes.append(("Declined", "declined"))
+    if any(t.kind == "autobill_blocked" for t in acct.topups):
+        lanes.append(("Over cap", "blocked"))
+    lanes.append(("Refused", "refused"))
+    if acct.web:
+        lanes.append(("Editors", "seats"))
+    lanes.append(("Plan" if acct.web else "Tier", "changes"))
+    return lanes
+
+
+def _triangle_swatch(fill: str, stroke: str) -> str:
+    return el("path", {"d": _triangle(7, 7.5), "fill": fill, "stroke": stroke, "stroke-width": 1.5})
+
+
 def _balance_figure(acct: AccountReport, dom: str) -> str:
     if acct.web:
         caption = (
             "Credits left at the end of each day. Plan credits are spent first (W08) and set "
             "back to the allowance on each reset day (W05, W06); purchased credits never "
-            "expire (W07)."
+            "expire (W07). Under the chart, on the same days: credits bought, refusals, "
+            "editors added or removed (W03, W04) and plan changes (W11-W13)."
         )
         items = [
             LegendItem("Plan credits", _square(PLAN)),
@@ -456,25 +494,32 @@ def _balance_figure(acct: AccountReport, dom: str) -> str:
     else:
         caption = (
             "API credits left at the end of each day; they never expire (A01). Autobill "
-            "tops up on the hour when the balance falls below its threshold (A04)."
+            "tops up on the hour when the balance falls below its threshold (A04). Under the "
+            "chart, on the same days: credits bought, failed autobill charges, refusals and "
+            "tier raises (A06)."
         )
         items = [LegendItem("API credits", _square(API_CREDITS))]
-    items += [
-        LegendItem("Credits bought", f'<path d="{_triangle(7, 7.5)}" fill="{TOPUP}"/>'),
-        LegendItem(
-            "Refused (size: how many)",
-            f'<circle cx="7" cy="7" r="5" fill="{REFUSED}" fill-opacity="0.75"/>',
-        ),
-    ]
-    if any(t.kind == "autobill_failed" for t in acct.topups):
+        if _comb(acct):
+            items.append(LegendItem("7-day average", _hline(INK)))
+    rules = "W07, W15" if acct.web else "A01, A04"
+    items.append(LegendItem(f"Credits bought ({rules})", _triangle_swatch(TOPUP, "#fff")))
+    if any(t.capped for t in acct.topups):
+        items.append(
+            LegendItem("Recharge cut by the 30-day cap (A07)", _triangle_swatch(TOPUP, REFUSED))
+        )
+    if any(t.kind == "autobill_declined" for t in acct.topups):
+        items.append(
+            LegendItem("Autobill charge declined (A05)", _triangle_swatch("#fff", REFUSED))
+        )
+    if any(t.kind == "autobill_blocked" for t in acct.topups):
         items.append(
             LegendItem(
-                "Failed autobill charge",
+                "Recharge blocked by the 30-day cap (A07)",
                 el(
                     "path",
                     {
-                        "d": _triangle(7, 7.5),
-                        "fill": "#fff",
+                        "d": "M2,2 h10 v10 h-10 Z M4,4 l6,6 m0,-6 l-6,6",
+                        "fill": "#fbe3d6",
                         "stroke": REFUSED,
                         "stroke-width": 1.5,
                     },
@@ -483,8 +528,41 @@ def _balance_figure(acct: AccountReport, dom: str) -> str:
         )
     items.append(
         LegendItem(
-            "Plan change" if acct.web else "Tier change",
+            "Refused (W09, A03, A07, A08)",
+            f'<circle cx="7" cy="7" r="5" fill="{REFUSED}" fill-opacity="0.75"/>',
+        )
+    )
+    if acct.web:
+        items.append(
+            LegendItem(
+                "Editor added, removed",
+                el(
+                    "path",
+                    {
+                        "d": "M5.4,1.5 h3.2 v3.9 h3.9 v3.2 h-3.9 v3.9 h-3.2 v-3.9 h-3.9 "
+                        "v-3.2 h3.9 Z",
+                        "fill": SKY_INK,
+                    },
+                ),
+            )
+        )
+    items.append(
+        LegendItem(
+            "Plan change" if acct.web else "Tier raise",
             f'<path d="{_diamond(7, 7)}" fill="{INK}"/>',
+        )
+    )
+    svg = _balance_svg(acct)
+    dense = (
+        ""
+        if "binned" not in svg
+        else el(
+            "p",
+            {"class": "note lanes-note"},
+            text(
+                "Where events are too dense for one mark each, a badge counts them per week "
+                "(or per month); k stands for thousands. Hover over a badge for exact figures."
+            ),
         )
     )
     return _figure(
@@ -493,8 +571,18 @@ def _balance_figure(acct: AccountReport, dom: str) -> str:
         "Balance over time",
         caption,
         _legend(items),
-        _balance_svg(acct),
+        svg,
+        dense,
     )
+
+
+def _comb(acct: AccountReport) -> bool:
+    """An end-of-day balance that turns up and down most days: draw a weekly average too."""
+    values = [d.balance for d in acct.days if d.opened]
+    turns = sum(
+        1 for a, b, c in zip(values, values[1:], values[2:], strict=False) if (b - a) * (c - b) < 0
+    )
+    return len(values) > 60 and turns > len(values) / 3
 
 
 def _balance_svg(acct: AccountReport) -> str:
@@ -503,10 +591,10 @@ def _balance_svg(acct: AccountReport) -> str:
         return el("p", {"class": "note"}, "No days in the window.")
     top, plot_h = 14.0, 230.0
     bottom = top + plot_h
-    lane_h = 28.0
-    lanes_top = bottom + 16
-    lane_names = ["Top-ups", "Refused", "Plan" if acct.web else "Tier"]
-    lanes_bottom = lanes_top + lane_h * len(lane_names)
+    lane_h = 26.0
+    lanes_top = bottom + 14
+    lanes = _lane_specs(acct)
+    lanes_bottom = lanes_top + lane_h * len(lanes)
     label_y = lanes_bottom + 18
     height = label_y + 22
     xs = Days(days[0].day, len(days), LEFT, WIDTH - RIGHT)
@@ -520,9 +608,9 @@ def _balance_svg(acct: AccountReport) -> str:
     ]
     parts.append(_balance_areas(acct, xs, y))
     parts.append(_reset_lines(acct, xs, top, bottom))
-    parts.append(_lanes(acct, xs, lanes_top, lane_h, lane_names))
     parts.append(_day_targets(acct, xs, top, bottom))
     parts.append(_reset_targets(acct, xs, top, bottom))
+    parts.append(_lanes(acct, xs, lanes_top, lane_h, lanes))
     parts.append(
         el(
             "line",
@@ -561,6 +649,7 @@ def _area(
 
 def _balance_areas(acct: AccountReport, xs: Days, y: Linear) -> str:
     shapes: list[str] = []
+    comb = not acct.web and _comb(acct)
     for run in _segments(acct.days):
         zero = [0] * len(run)
         totals = [d.balance for d in run]
@@ -591,19 +680,43 @@ def _balance_areas(acct: AccountReport, xs: Days, y: Linear) -> str:
                 el(
                     "polygon",
                     {
-                        "class": "area credits",
+                        "class": "area credits" + (" comb" if comb else ""),
                         "points": _area(xs, y, run, zero, totals),
                         "fill": API_CREDITS,
                     },
                 )
             )
-            line = points((xs.at_day(d.day, 0.5), y(d.balance)) for d in run)
-            shapes.append(
-                el(
-                    "polyline",
-                    {"class": "total thin", "points": line, "fill": "none", "stroke": "#00684b"},
+            if comb:
+                # A balance recharged several times a day turns up and down daily: its
+                # 7-day average (of end-of-day balances) shows the level it keeps.
+                avg = []
+                for i, d in enumerate(run):
+                    window = totals[max(0, i - 3) : i + 4]
+                    avg.append((xs.at_day(d.day, 0.5), y(sum(window) / len(window))))
+                shapes.append(
+                    el(
+                        "polyline",
+                        {
+                            "class": "total average",
+                            "points": points(avg),
+                            "fill": "none",
+                            "stroke": INK,
+                        },
+                    )
                 )
-            )
+            else:
+                line = points((xs.at_day(d.day, 0.5), y(d.balance)) for d in run)
+                shapes.append(
+                    el(
+                        "polyline",
+                        {
+                            "class": "total thin",
+                            "points": line,
+                            "fill": "none",
+                            "stroke": "#00684b",
+                        },
+                    )
+                )
     return el("g", {"class": "areas"}, *shapes)
 
 
@@ -648,7 +761,7 @@ def _reset_targets(acct: AccountReport, xs: Days, top: float, bottom: float) -> 
 
 def _topup_text(t: TopUp) -> str:
     name = TOPUP_NAMES.get(t.kind, t.kind)
-    if t.kind == "autobill_failed":
+    if t.failed:
         return f"{instant(t.at)} · {name}: {t.detail.replace('_', ' ')}"
     capped = ", cut to what the 30-day purchase cap left (A07)" if t.capped else ""
     return f"{instant(t.at)} · {name}: {credits(t.credits)} credits for {usd(t.usd)}{capped}"
@@ -672,16 +785,111 @@ def _change_text(acct: AccountReport, c: Change) -> str:
     return f"{instant(c.at)} · raised from Tier {c.before} to Tier {c.after}{paid} (A06)"
 
 
-def _change_label(acct: AccountReport, c: Change) -> str:
-    if acct.web:
-        return c.after if c.change in ("subscribed", "opened") else f"→ {c.after}"
-    return c.after if c.change == "opened" else f"→ {c.after}"
+def _plural(n: int, one: str, many: str | None = None) -> str:
+    return f"{credits(n)} {one if n == 1 else (many or one + 's')}"
 
 
-def _lanes(acct: AccountReport, xs: Days, top: float, lane_h: float, names: Sequence[str]) -> str:
+def _bought_text(first: date, last: date, events: Sequence[Event]) -> str:
+    tops = _topups_of(events)
+    head = f"{period_name(first, last)}: {_plural(len(tops), 'top-up')}"
+    if len(tops) == 1:
+        return f"{head}\n{_topup_text(tops[0])}"
+    by_kind: dict[str, int] = defaultdict(int)
+    for t in tops:
+        by_kind[TOPUP_NAMES.get(t.kind, t.kind)] += 1
+    lines = [head, ", ".join(f"{name}: {n:,}" for name, n in by_kind.items())]
+    lines.append(
+        f"{credits(sum(t.credits for t in tops))} credits for "
+        f"{usd(sum((t.usd for t in tops), Decimal(0)))}"
+    )
+    cut = sum(1 for t in tops if t.capped)
+    if cut:
+        lines.append(f"{_plural(cut, 'recharge')} cut to what the 30-day cap left (A07)")
+    if len(tops) <= 8:
+        lines += [_topup_text(t) for t in tops]
+    return "\n".join(lines)
+
+
+def _failed_text(rule: str, what: str) -> Callable[[date, date, Sequence[Event]], str]:
+    def describe(first: date, last: date, events: Sequence[Event]) -> str:
+        tops = _topups_of(events)
+        lines = [f"{period_name(first, last)}: {_plural(len(tops), what)} ({rule})"]
+        lines += [_topup_text(t) for t in tops[:8]]
+        if len(tops) > 8:
+            lines.append(f"… and {len(tops) - 8:,} more")
+        return "\n".join(lines)
+
+    return describe
+
+
+def _refused_text(first: date, last: date, events: Sequence[Event]) -> str:
+    days = [e.ref for e in events if isinstance(e.ref, RefusalDay)]
+    if len(days) == 1 and first == last:
+        return _refusal_text(days[0])
+    total = sum(e.count for e in events)
+    by_reason: dict[str, int] = defaultdict(int)
+    for d in days:
+        for reason, n in d.by_reason:
+            by_reason[reason] += n
+    lines = [f"{period_name(first, last)}: {credits(total)} refused on {_plural(len(days), 'day')}"]
+    lines += [
+        f"{reason.replace('_', ' ')}: {credits(n)}" for reason, n in sorted(by_reason.items())
+    ]
+    return "\n".join(lines)
+
+
+def _topups_of(events: Sequence[Event]) -> list[TopUp]:
+    return [e.ref for e in events if isinstance(e.ref, TopUp)]
+
+
+def _event_lanes(acct: AccountReport) -> dict[str, EventLane]:
+    def topup_events(tops: Sequence[TopUp]) -> tuple[Event, ...]:
+        return tuple(Event(t.at, _topup_text(t), flag=t.capped, ref=t) for t in tops)
+
+    bought = [t for t in acct.topups if not t.failed]
+    refusal_events = [
+        Event(r.last_at, _refusal_text(r), r.tasks + r.other, ref=r) for r in acct.refusals
+    ]
+    return {
+        "bought": EventLane(
+            "Bought",
+            "topup",
+            Glyph("triangle", TOPUP, "#fff", TOPUP, TOPUP, "#fff", flag_stroke=REFUSED),
+            topup_events(bought),
+            _bought_text,
+        ),
+        "declined": EventLane(
+            "Declined",
+            "topup failed declined",
+            Glyph("triangle", "#fff", REFUSED, "#fff", REFUSED, INK),
+            topup_events([t for t in acct.topups if t.kind == "autobill_declined"]),
+            _failed_text("A05", "autobill charge declined"),
+        ),
+        "blocked": EventLane(
+            "Over cap",
+            "topup failed blocked",
+            Glyph("square", "#fbe3d6", REFUSED, "#fbe3d6", REFUSED, INK, dash="3 2"),
+            topup_events([t for t in acct.topups if t.kind == "autobill_blocked"]),
+            _failed_text("A07", "recharge blocked by the 30-day cap"),
+        ),
+        "refused": EventLane(
+            "Refused",
+            "refusal",
+            Glyph("circle", REFUSED, "#fff", REFUSED, REFUSED, "#fff"),
+            tuple(refusal_events),
+            _refused_text,
+            always_count=True,
+        ),
+    }
+
+
+def _lanes(
+    acct: AccountReport, xs: Days, top: float, lane_h: float, lanes: Sequence[tuple[str, str]]
+) -> str:
     parts: list[str] = []
-    centres = [top + lane_h * (i + 0.5) for i in range(len(names))]
-    for name, cy in zip(names, centres, strict=True):
+    centres = [top + lane_h * (i + 0.5) for i in range(len(lanes))]
+    events = _event_lanes(acct)
+    for (name, key), cy in zip(lanes, centres, strict=True):
         parts.append(
             el("line", {"class": "lane", "x1": LEFT, "y1": cy, "x2": WIDTH - RIGHT, "y2": cy})
         )
@@ -692,79 +900,85 @@ def _lanes(acct: AccountReport, xs: Days, top: float, lane_h: float, names: Sequ
                 text(name),
             )
         )
-    empty = (not acct.topups, not acct.refusals, not acct.changes)
-    for cy, nothing in zip(centres, empty, strict=True):
-        if nothing:
-            parts.append(el("text", {"x": LEFT + 6, "y": cy + 4, "class": "none"}, "none"))
-    topups = []
-    # Failed charges last, so that they show over the recharges around them.
-    for t in sorted(acct.topups, key=lambda t: t.kind == "autobill_failed"):
-        failed = t.kind == "autobill_failed"
-        attrs: dict[str, object] = {
-            "class": "topup failed" if failed else f"topup {t.kind}",
-            "d": _triangle(xs.at(t.at), centres[0]),
-            "data-at": t.at.isoformat(),
-            "fill": "#fff" if failed else TOPUP,
-            "stroke": REFUSED if failed else "#fff",
-            "stroke-width": 1.5 if failed else 0.75,
-        }
-        topups.append(el("path", attrs, title(_topup_text(t))))
-    parts.append(el("g", {"class": "topups"}, *topups))
-    refused = []
-    for r in acct.refusals:
-        count = r.tasks + r.other
-        radius = min(3.0 + 2.2 * math.log10(max(count, 1)), 11.0)
-        refused.append(
-            el(
-                "circle",
-                {
-                    "class": "refusal",
-                    "cx": xs.at_day(r.day, 0.5),
-                    "cy": centres[1],
-                    "r": radius,
-                    "data-day": r.day.isoformat(),
-                    "data-count": count,
-                },
-                title(_refusal_text(r)),
-            )
-        )
-    parts.append(el("g", {"class": "refusals", "fill": REFUSED, "fill-opacity": "0.7"}, *refused))
-    parts.append(_change_marks(acct, xs, centres[2]))
+        if key in events:
+            drawn = event_lane(events[key], xs, cy)
+        elif key == "seats":
+            drawn = _seat_marks(acct, xs, cy)
+        else:
+            drawn = _change_marks(acct, xs, cy)
+        if not drawn:
+            drawn = el("text", {"x": LEFT + 6, "y": cy + 4, "class": "none"}, "none")
+        parts.append(drawn)
     return el("g", {"class": "lanes"}, *parts)
 
 
+def _change_label(acct: AccountReport, cluster: Sequence[Mark]) -> str:
+    changes = [m.ref for m in cluster if isinstance(m.ref, Change)]
+    parts: list[str] = []
+    for i, c in enumerate(changes):
+        if acct.web:
+            if c.change in ("subscribed", "opened") or (i == 0 and c.before is None):
+                parts.append(c.after)
+            elif i == 0:
+                parts.append(f"→ {c.after}")
+            else:
+                parts.append(f"→ {c.after}")
+        elif c.change == "opened":
+            parts.append(f"Tier {c.after}")
+        elif i == 0:
+            parts.append(f"→ Tier {c.after}")
+        else:
+            parts.append(f"→ {c.after}")
+    return " ".join(parts)
+
+
 def _change_marks(acct: AccountReport, xs: Days, cy: float) -> str:
-    marks: list[str] = []
-    labels: list[str] = []
-    right_limit = float(WIDTH)
-    # Right to left, so that when two changes fall close together (a tier opened and
-    # raised the same hour) the later one, which lasted, keeps its label.
-    for c in reversed(acct.changes):
-        x = xs.at(c.at)
-        marks.append(
-            el(
-                "path",
-                {"class": "change", "d": _diamond(x, cy), "data-at": c.at.isoformat()},
-                title(_change_text(acct, c)),
-            )
+    marks = [Mark(c.at, "change", "diamond", _change_text(acct, c), ref=c) for c in acct.changes]
+    return change_lane(marks, lambda ms: _change_label(acct, ms), xs, cy, INK, float(WIDTH) - 4)
+
+
+def _seat_text(s: SeatChange) -> str:
+    if s.action == "refused":
+        why = (s.reason or "refused").replace("_", " ")
+        return f"{instant(s.at)} · editor {s.editor} refused: {why} (W03)"
+    money = ""
+    if s.usd is not None and s.usd != 0:
+        money = (
+            f", {usd(s.usd)} prorated (W04)"
+            if s.usd > 0
+            else f", {usd(-s.usd)} credited for the unused seat time (W04)"
         )
-        label = _change_label(acct, c)
-        width = 7.0 * len(label)
-        if x + 9 + width < right_limit - 6:
-            labels.append(
-                el("text", {"x": x + 9, "y": cy + 4, "class": "change-label"}, text(label))
-            )
-            right_limit = x - 6
-        elif x - 9 - width > LEFT and right_limit > x:
-            labels.append(
-                el(
-                    "text",
-                    {"x": x - 9, "y": cy + 4, "text-anchor": "end", "class": "change-label"},
-                    text(label),
-                )
-            )
-            right_limit = x - 9 - width - 6
-    return el("g", {"class": "changes", "fill": INK}, *reversed(marks), *reversed(labels))
+    verb = "added" if s.action == "added" else "removed"
+    return f"{instant(s.at)} · editor {s.editor} {verb}: {s.seats} editors{money}"
+
+
+def _seat_label(cluster: Sequence[Mark]) -> str:
+    seats = [m.ref for m in cluster if isinstance(m.ref, SeatChange)]
+    moved = [s for s in seats if s.action != "refused"]
+    refused = len(seats) - len(moved)
+    parts = []
+    if moved:
+        net = sum(1 if s.action == "added" else -1 for s in moved)
+        sign = "+" if net > 0 else "−" if net < 0 else "±"
+        parts.append(f"{moved[-1].seats} editors ({sign}{abs(net)})")
+    if refused:
+        parts.append(f"{refused} refused")
+    return ", ".join(parts)
+
+
+def _seat_marks(acct: AccountReport, xs: Days, cy: float) -> str:
+    marks = [
+        Mark(
+            s.at,
+            f"seat {s.action}",
+            {"added": "plus", "removed": "minus"}.get(s.action, "cross"),
+            _seat_text(s),
+            {"data-seats": s.seats},
+            ref=s,
+        )
+        for s in acct.seat_changes
+    ]
+    return change_lane(marks, _seat_label, xs, cy, SKY_INK, float(WIDTH) - 4)
 
 
 def _day_targets(acct: AccountReport, xs: Days, top: float, bottom: float) -> str:
@@ -778,6 +992,8 @@ def _day_targets(acct: AccountReport, xs: Days, top: float, bottom: float) -> st
         extra[rd.day].append(f"{credits(rd.tasks + rd.other)} refused")
     for c in acct.changes:
         extra[c.at.date()].append(_change_text(acct, c))
+    for s in acct.seat_changes:
+        extra[s.at.date()].append(_seat_text(s))
     width = xs.day_width
     rects = []
     for d in acct.days:
@@ -815,12 +1031,15 @@ def _day_targets(acct: AccountReport, xs: Days, top: float, bottom: float) -> st
 # ----------------------------------------------------------------- spend
 
 
-def _spend_figure(acct: AccountReport, dom: str) -> str:
+def _spend_figure(acct: AccountReport, dom: str, basis: str = "cash") -> str:
     credit_colour = PURCHASED if acct.web else API_CREDITS
     if acct.web:
         caption = (
-            "Dollars paid per calendar month: the plan and its seats (renewals, upgrades, "
-            "prorated editors; W02, W04, W11) and credits bought (W07, W15)."
+            "Dollars per calendar month: the plan and its seats (renewals, upgrades, "
+            "prorated editors; W02, W04, W11) and credits bought (W07, W15). Cash counts "
+            "a payment in the month it is paid; accrual spreads each plan or seat payment "
+            "over the days of the billing period it pays for (an annual plan over its "
+            "twelve months). Credits bought count when bought on both."
         )
         items = [
             LegendItem("Plan and seats", _square(PLAN)),
@@ -829,20 +1048,75 @@ def _spend_figure(acct: AccountReport, dom: str) -> str:
     else:
         caption = (
             "Dollars paid per calendar month for API credits: purchases and autobill "
-            "recharges, within the tier's 30-day cap (A07)."
+            "recharges, within the tier's 30-day cap (A07). API credits pay for no period, "
+            "so cash and accrual are the same."
         )
         items = [LegendItem("Credits bought", _square(credit_colour))]
+    if not acct.web or not acct.months:
+        return _figure(
+            f"spend-{dom}",
+            "spend",
+            "Monthly spend",
+            caption,
+            _legend(items),
+            el("div", {"class": "basis cash"}, _spend_svg(acct, credit_colour, "cash")),
+        )
+    name = f"basis-{dom}"
+    switch = el(
+        "div",
+        {"class": "basis-switch", "role": "group", "aria-label": "Dollars shown"},
+        el("label", {"for": f"{name}-cash", "class": "cash"}, "Cash: when paid"),
+        el(
+            "label",
+            {"for": f"{name}-accrual", "class": "accrual"},
+            "Accrual: over the period paid for",
+        ),
+    )
+    radios = [
+        el(
+            "input",
+            {
+                "type": "radio",
+                "class": f"basis-input basis-{kind}",
+                "name": name,
+                "id": f"{name}-{kind}",
+                "value": kind,
+                "checked": basis == kind,
+            },
+        )
+        for kind in ("cash", "accrual")
+    ]
+    deferred = ""
+    if acct.deferred_usd:
+        deferred = el(
+            "p",
+            {"class": "note"},
+            text(
+                f"{usd(acct.deferred_usd)} paid in the window pays for time after its end "
+                "(deferred: not in any month above)."
+            ),
+        )
     return _figure(
         f"spend-{dom}",
         "spend",
         "Monthly spend",
         caption,
+        *radios,
         _legend(items),
-        _spend_svg(acct, credit_colour),
+        switch,
+        el("div", {"class": "basis cash"}, _spend_svg(acct, credit_colour, "cash")),
+        el("div", {"class": "basis accrual"}, _spend_svg(acct, credit_colour, "accrual"), deferred),
     )
 
 
-def _spend_svg(acct: AccountReport, credit_colour: str) -> str:
+def _spend_pieces(m: MonthFigures, basis: str) -> tuple[Decimal, Decimal]:
+    """(plan and seats, credits bought) of a month on the cash or the accrual basis."""
+    if basis == "accrual":
+        return m.usd_accrual - m.usd_credits, m.usd_credits
+    return m.usd_plan, m.usd_credits
+
+
+def _spend_svg(acct: AccountReport, credit_colour: str, basis: str) -> str:
     months = acct.months
     if not months:
         return el("p", {"class": "note"}, "No months in the window.")
@@ -851,9 +1125,10 @@ def _spend_svg(acct: AccountReport, credit_colour: str) -> str:
     height = bottom + 44
     lows, highs = [], []
     for m in months:
-        pieces = (m.usd_plan, m.usd_credits)
-        highs.append(sum((p for p in pieces if p > 0), Decimal(0)))
-        lows.append(sum((p for p in pieces if p < 0), Decimal(0)))
+        for kind in ("cash", "accrual") if acct.web else ("cash",):
+            pieces = _spend_pieces(m, kind)  # one scale for both: the switch compares
+            highs.append(sum((p for p in pieces if p > 0), Decimal(0)))
+            lows.append(sum((p for p in pieces if p < 0), Decimal(0)))
     ticks = nice_range(float(min(lows)), float(max(*highs, Decimal(1))), integer=False)
     y = Linear(ticks[0], ticks[-1], bottom, top)
     band = (WIDTH - LEFT - RIGHT) / len(months)
@@ -865,9 +1140,11 @@ def _spend_svg(acct: AccountReport, credit_colour: str) -> str:
         cx = LEFT + band * (i + 0.5)
         rects: list[str] = []
         up, down = Decimal(0), Decimal(0)
+        plan_usd, credits_usd = _spend_pieces(m, basis)
+        total = plan_usd + credits_usd
         for value, colour, cls in (
-            (m.usd_plan, PLAN, "plan"),
-            (m.usd_credits, credit_colour, "credits"),
+            (plan_usd, PLAN, "plan"),
+            (credits_usd, credit_colour, "credits"),
         ):
             if value == 0:
                 continue
@@ -890,9 +1167,11 @@ def _spend_svg(acct: AccountReport, credit_colour: str) -> str:
                     },
                 )
             )
-        tip = [f"{m.month:%B %Y}: {usd(m.usd_spent)}"]
+        tip = [f"{m.month:%B %Y}: {usd(total)}" + (f" ({basis})" if acct.web else "")]
         if acct.web:
-            tip.append(f"plan and seats {usd(m.usd_plan)}")
+            tip.append(f"plan and seats {usd(plan_usd)}")
+            other = m.usd_accrual if basis == "cash" else m.usd_spent
+            tip.append(f"{'accrual' if basis == 'cash' else 'cash'}: {usd(other)}")
         tip.append(f"credits bought {usd(m.usd_credits)} ({credits(m.purchased)} credits)")
         tip.append(f"credits used {credits(m.used)}")
         # A transparent band behind the bar keeps a tooltip on months with no spend.
@@ -906,20 +1185,20 @@ def _spend_svg(acct: AccountReport, credit_colour: str) -> str:
                 {
                     "class": "bar",
                     "data-month": m.month.isoformat()[:7],
-                    "data-usd": str(m.usd_spent),
+                    "data-usd": str(total),
                 },
                 title("\n".join(tip)),
                 hit,
                 *rects,
             )
         )
-        if show_values and m.usd_spent != 0:
+        if show_values and total != 0:
             vy = y(float(up)) - 6
             labels.append(
                 el(
                     "text",
                     {"x": cx, "y": vy, "text-anchor": "middle", "class": "value"},
-                    text(usd(m.usd_spent)),
+                    text(usd(total)),
                 )
             )
         first_of_year = m.month.month == 1 or i == 0
@@ -945,7 +1224,196 @@ def _spend_svg(acct: AccountReport, credit_colour: str) -> str:
         el("g", {"class": "bars"}, *bars),
         el("g", {"class": "axis-labels x"}, *labels),
     ]
-    return _svg(height, f"Dollars spent per month by {acct.account}", *parts)
+    what = "paid" if basis == "cash" else "accrued"
+    return _svg(height, f"Dollars {what} per month by {acct.account}", *parts)
+
+
+# ---------------------------------------------------------------- monthly table
+
+
+def _month_of(at: date) -> date:
+    return at.replace(day=1)
+
+
+def _count_cell(n: int, credits_n: int) -> str:
+    return "–" if n == 0 else f"{n:,} ({credits(credits_n)})"
+
+
+def _monthly_rows(acct: AccountReport) -> list[tuple[str, list[str]]]:
+    """(month key, cells) of each month, then the totals."""
+    tops: dict[date, list[TopUp]] = defaultdict(list)
+    for t in acct.topups:
+        tops[_month_of(t.at.date())].append(t)
+    refused: dict[date, int] = defaultdict(int)
+    for r in acct.refusals:
+        refused[_month_of(r.day)] += r.tasks + r.other
+    ends: dict[date, DayBalance] = {}
+    for d in acct.days:
+        if d.opened:
+            ends[_month_of(d.day)] = d
+    changes: dict[date, list[Change]] = defaultdict(list)
+    for c in acct.changes:
+        changes[_month_of(c.at.date())].append(c)
+    seats_by: dict[date, list[SeatChange]] = defaultdict(list)
+    for sc in acct.seat_changes:
+        seats_by[_month_of(sc.at.date())].append(sc)
+
+    rows: list[tuple[str, list[str]]] = []
+    seats = acct.seats_initial
+    totals: dict[str, int] = defaultdict(int)
+    for m in acct.months:
+        month_tops = tops.get(m.month, [])
+        bought = [t for t in month_tops if t.kind in ("purchase",)]
+        auto = [t for t in month_tops if t.kind in ("refill", "autobill")]
+        declined = sum(1 for t in month_tops if t.kind == "autobill_declined")
+        blocked = sum(1 for t in month_tops if t.kind == "autobill_blocked")
+        cut = sum(1 for t in auto if t.capped)
+        end = ends.get(m.month)
+        moved = changes.get(m.month, [])
+        if acct.web:
+            plan = end.plan_name if end and end.plan_name else "–"
+            if moved:
+                plan = " → ".join([moved[0].before or moved[0].after] + [c.after for c in moved])
+                if moved[0].before is None:
+                    plan = " → ".join(c.after for c in moved)
+        else:
+            tier = end.tier if end and end.tier else None
+            plan = f"Tier {tier}" if tier else "–"
+            raised = [c for c in moved if c.change == "raised"]
+            if raised:
+                plan = f"Tier {raised[0].before} → " + " → ".join(c.after for c in raised)
+        cells = [m.month.strftime("%b %Y"), plan]
+        if acct.web:
+            month_seats = seats_by.get(m.month, [])
+            before = seats
+            for sc in month_seats:
+                seats = sc.seats
+            net = seats - before
+            refused_eds = sum(1 for sc in month_seats if sc.action == "refused")
+            cell = f"{seats}" + (f" ({'+' if net > 0 else '−'}{abs(net)})" if net else "")
+            if refused_eds:
+                cell += f", {refused_eds} refused"
+            cells.append(cell if seats or month_seats else "–")
+        cells.append(_count_cell(len(bought), sum(t.credits for t in bought)))
+        cells.append(_count_cell(len(auto), sum(t.credits for t in auto)))
+        if not acct.web:
+            cells.append(f"{declined:,}" if declined else "–")
+            over = []
+            if cut:
+                over.append(f"{cut:,} cut")
+            if blocked:
+                over.append(f"{blocked:,} blocked")
+            cells.append(", ".join(over) or "–")
+        cells.append(credits(m.used))
+        if acct.web:
+            cells.append(credits(m.forfeited))
+        month_refused = refused.get(m.month, 0)
+        cells.append(credits(month_refused))
+        cells.append(usd(m.usd_spent))
+        if acct.web:
+            cells.append(usd(m.usd_accrual))
+        rows.append((m.month.isoformat()[:7], cells))
+        for key, value in (
+            ("bought", len(bought)),
+            ("bought_credits", sum(t.credits for t in bought)),
+            ("auto", len(auto)),
+            ("auto_credits", sum(t.credits for t in auto)),
+            ("declined", declined),
+            ("blocked", blocked),
+            ("cut", cut),
+            ("used", m.used),
+            ("forfeited", m.forfeited),
+            ("refused", month_refused),
+        ):
+            totals[key] += value
+    total_cells = ["Total", ""]
+    if acct.web:
+        total_cells.append("")
+    total_cells.append(_count_cell(totals["bought"], totals["bought_credits"]))
+    total_cells.append(_count_cell(totals["auto"], totals["auto_credits"]))
+    if not acct.web:
+        total_cells.append(f"{totals['declined']:,}" if totals["declined"] else "–")
+        over = []
+        if totals["cut"]:
+            over.append(f"{totals['cut']:,} cut")
+        if totals["blocked"]:
+            over.append(f"{totals['blocked']:,} blocked")
+        total_cells.append(", ".join(over) or "–")
+    total_cells.append(credits(totals["used"]))
+    if acct.web:
+        total_cells.append(credits(totals["forfeited"]))
+    total_cells.append(credits(totals["refused"]))
+    total_cells.append(usd(sum((m.usd_spent for m in acct.months), Decimal(0))))
+    if acct.web:
+        total_cells.append(usd(sum((m.usd_accrual for m in acct.months), Decimal(0))))
+    rows.append(("total", total_cells))
+    return rows
+
+
+def _monthly_table(acct: AccountReport, dom: str) -> str:
+    if acct.web:
+        columns = [
+            "Month",
+            "Plan",
+            "Editors",
+            "Purchases (credits)",
+            "Auto Refill (credits)",
+            "Credits used",
+            "Forfeited",
+            "Refused",
+            "Dollars, cash",
+            "Dollars, accrual",
+        ]
+        caption = (
+            "Per calendar month: the plan at the month's end (and its changes), editors at "
+            "the month's end (and the change), credits bought by hand and by Auto Refill "
+            "(W15), credits used (refunded included), plan credits forfeited (W06), "
+            "generations and other actions refused, and dollars on both bases."
+        )
+    else:
+        columns = [
+            "Month",
+            "Tier",
+            "Purchases (credits)",
+            "Recharges (credits)",
+            "Declined (A05)",
+            "Cap (A07)",
+            "Credits used",
+            "Refused",
+            "Dollars",
+        ]
+        caption = (
+            "Per calendar month: the tier at the month's end (and its raises, A06), credits "
+            "bought by hand and by autobill (A04), autobill charges declined (A05), "
+            "recharges cut or blocked by the 30-day cap (A07), credits used (refunded "
+            "included), tasks and other actions refused, and dollars paid."
+        )
+    head = el("tr", None, *(el("th", {"scope": "col"}, text(c)) for c in columns))
+    body = []
+    for key, cells in _monthly_rows(acct):
+        tds = [
+            el("th" if i == 0 else "td", {"scope": "row"} if i == 0 else None, text(v))
+            for i, v in enumerate(cells)
+        ]
+        body.append(
+            el("tr", {"data-month": key, "class": "total" if key == "total" else None}, *tds)
+        )
+    return _figure(
+        f"monthly-{dom}",
+        "monthly",
+        "Month by month",
+        caption,
+        el(
+            "div",
+            {"class": "table-wrap"},
+            el(
+                "table",
+                {"class": f"monthly {acct.surface}"},
+                el("thead", None, head),
+                el("tbody", None, *body),
+            ),
+        ),
+    )
 
 
 # ---------------------------------------------------------------- forfeits

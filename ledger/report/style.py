@@ -1,4 +1,17 @@
-"""The report's stylesheet, inlined into the page: light, system fonts, no web fonts."""
+"""The report's palette and stylesheet, inlined into the page: light, system fonts,
+no web fonts. The compare page (``ledger.decide.chart``) shares both."""
+
+# Okabe & Ito's colour-blind-safe palette; each colour keeps one meaning.
+PLAN = "#0072B2"  # web plan credits (blue)
+PURCHASED = "#E69F00"  # web purchased credits (orange)
+API_CREDITS = "#009E73"  # API credits (bluish green)
+TOPUP = "#CC79A7"  # credits bought (reddish purple)
+REFUSED = "#D55E00"  # refusals, failed charges, forfeits (vermillion)
+SKY = "#56B4E9"  # sky blue
+SKY_INK = "#2a7fb0"  # editors (seats): a darker sky blue, legible on white
+INK = "#1f2937"  # totals, plan and tier changes
+RESET = "#6b7280"  # reset (billing) days
+SERIES = (PLAN, REFUSED, API_CREDITS, PURCHASED, TOPUP, SKY, "#000000", "#F0E442")
 
 CSS = """
 :root { --ink: #1f2937; --muted: #6b7280; --line: #e5e7eb; --bg: #f5f6f8; }
@@ -31,6 +44,7 @@ svg.plot text.value { fill: var(--ink); font-size: 11.5px; }
 svg.plot text.axis-title { fill: var(--muted); }
 svg.plot text.lane-label { fill: var(--ink); }
 svg.plot text.change-label { fill: var(--ink); font-size: 12px; }
+svg.plot text.count { font-size: 10.5px; fill: var(--ink); font-weight: 600; }
 svg.plot text.none { fill: #9ca3af; font-style: italic; }
 svg.plot text.change-label, svg.plot text.value { paint-order: stroke; stroke: #fff;
   stroke-width: 3px; stroke-linejoin: round; }
@@ -40,6 +54,9 @@ svg.plot text.change-label, svg.plot text.value { paint-order: stroke; stroke: #
 .area { fill-opacity: .82; }
 .total { stroke-width: 1.3; stroke-linejoin: round; }
 .total.thin { stroke-width: .9; }
+.total.average { stroke-width: 1.6; }
+.area.comb { fill-opacity: .45; }
+.lane-marks .bin:hover rect { stroke-width: 2; }
 .tier-line { stroke-width: 2.5; stroke-linejoin: round; }
 .resets line { stroke-width: 1; stroke-dasharray: 4 3; }
 .reset-target { stroke: transparent; stroke-width: 7; }
@@ -49,7 +66,7 @@ rect.day:hover { fill: rgba(31, 41, 55, .08); }
 rect.hit { fill: transparent; }
 .bar:hover rect.hit { fill: rgba(31, 41, 55, .05); }
 .bar:hover rect:not(.hit) { fill-opacity: .8; }
-.topup:hover, .refusal:hover, .change:hover { stroke: var(--ink); stroke-width: 1.5; }
+.topup:hover, .refusal:hover, .change:hover, .seat:hover { stroke: var(--ink); stroke-width: 1.5; }
 .table-wrap { overflow-x: auto; }
 table { border-collapse: collapse; width: 100%; font-size: 14px;
   font-variant-numeric: tabular-nums; }
@@ -63,5 +80,35 @@ a { color: #0072B2; }
 .note { margin: 6px 0 0; font-size: 14px; color: var(--muted); }
 .notes { margin: 16px 0 0; padding-left: 20px; font-size: 14px; color: #374151; }
 footer p { margin: 20px 0 0; font-size: 13px; color: var(--muted); }
-@media print { body { background: #fff; } section { break-inside: avoid; border: 0; padding: 0; } }
+.basis-input { position: absolute; opacity: 0; width: 1px; height: 1px; margin: 0; }
+.basis-switch { display: inline-flex; margin: 8px 0 2px; border: 1px solid #d1d5db;
+  border-radius: 6px; overflow: hidden; font-size: 13px; }
+.basis-switch label { padding: 4px 12px; cursor: pointer; color: #374151; }
+.basis-switch label + label { border-left: 1px solid #d1d5db; }
+.basis-cash:checked ~ .basis-switch label.cash,
+.basis-accrual:checked ~ .basis-switch label.accrual { background: var(--ink); color: #fff; }
+.basis-input:focus-visible ~ .basis-switch { outline: 2px solid #0072B2; outline-offset: 2px; }
+.basis.accrual, .basis-accrual:checked ~ .basis.cash { display: none; }
+.basis-accrual:checked ~ .basis.accrual { display: block; }
+table.monthly { font-size: 13px; }
+table.monthly th[scope=row] { text-align: left; font-weight: 600; color: var(--ink);
+  font-size: 13px; white-space: nowrap; }
+table.monthly td:nth-child(2) { text-align: left; white-space: normal; }
+table.monthly tr.total th, table.monthly tr.total td { font-weight: 650;
+  border-top: 2px solid #d1d5db; }
+@page { size: A4; margin: 12mm; }
+@media print {
+  body { background: #fff; font-size: 11px; }
+  main { max-width: none; padding: 0; }
+  section { border: 0; padding: 0; margin-top: 14px; }
+  figure { break-inside: avoid; }
+  .cards { grid-template-columns: repeat(auto-fit, minmax(120px, 1fr)); gap: 6px; }
+  .card .value { font-size: 16px; }
+  table, table.monthly { font-size: 9.5px; }
+  th, td { padding: 3px 3px; }
+  th, table.monthly th[scope=row] { font-size: 9.5px; }
+  td { white-space: normal; }
+  .table-wrap { overflow: visible; }
+  .basis-switch { display: none; }
+}
 """

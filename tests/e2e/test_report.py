@@ -180,12 +180,14 @@ def test_a_scenario_is_replayed_then_summarised_and_drawn(studio: Reported) -> N
         "balance-studio",
         "spend-studio",
         "forfeits-studio",
+        "monthly-studio",
     ):
         page.by_id(dom_id)
     assert [e.attrs["id"] for e in page.find_all("figure", "chart")] == [
         "balance-studio",
         "spend-studio",
         "forfeits-studio",
+        "monthly-studio",
     ]
     # A web workspace has buckets, no tier chart.
     balance = page.by_id("balance-studio")
@@ -226,16 +228,17 @@ def test_the_spend_chart_has_a_bar_per_month_with_its_dollars(studio: Reported) 
         "SELECT strftime(month, '%Y-%m') AS month, CAST(usd_spent AS VARCHAR) AS usd "
         "FROM monthly_summary WHERE account_id = 'studio' ORDER BY month",
     )
-    bars = studio.page.by_id("spend-studio").find_all("g", "bar")
+    cash = studio.page.by_id("spend-studio").find_all("div", "cash")[0]
+    bars = cash.find_all("g", "bar")
     assert len(bars) == len(rows) == 12
     assert [(b.attrs["data-month"], b.attrs["data-usd"]) for b in bars] == [
         (r["month"], r["usd"]) for r in rows
     ]
     # January: 6 seats x $35 (W02) + 5,000 credits x $0.01 (W07) = $260.
-    assert bars[0].tooltip().startswith("January 2027: $260.00")
+    assert bars[0].tooltip().startswith("January 2027: $260.00 (cash)")
     assert "credits bought $50.00 (5,000 credits)" in bars[0].tooltip()
     # April: the $210 renewal and the W11 pro-rata upgrade, $360 x 477 h / 720 h = $238.50.
-    assert bars[3].tooltip().startswith("April 2027: $448.50")
+    assert bars[3].tooltip().startswith("April 2027: $448.50 (cash)")
 
 
 def test_top_ups_and_plan_changes_are_on_the_timeline(studio: Reported) -> None:
@@ -245,8 +248,8 @@ def test_top_ups_and_plan_changes_are_on_the_timeline(studio: Reported) -> None:
         "SELECT count(*) AS n FROM usd_ledger "
         "WHERE account_id = 'studio' AND kind IN ('purchase', 'refill')",
     )[0]["n"]
-    topups = balance.find_all("path", "topup")
-    assert len(topups) == bought
+    topups = balance.find_all(None, "topup")
+    assert sum(int(t.attrs["data-count"]) for t in topups) == bought
     assert "Purchase: 5,000 credits for $50.00" in topups[0].tooltip()
     assert all("Auto Refill (W15): 2,000 credits for $20.00" in t.tooltip() for t in topups[1:])
     changes = balance.find_all("path", "change")
@@ -289,17 +292,24 @@ def test_an_api_organization_has_credits_tiers_and_refusals(product: Reported) -
     assert not page.find_all("figure", "forfeits")  # API credits never expire (A01)
     balance = page.by_id("balance-product")
     assert balance.find_all("polygon", "credits") and not balance.find_all("polygon", "plan")
-    # A05: card_fails 2 declines the next recharge and its retry.
-    failed = balance.find_all("path", "failed")
-    assert len(failed) == 2
-    assert all("card declined" in f.tooltip() for f in failed)
+    # A05: card_fails 2 declines the next recharge and its retry (Aug 3 and Aug 4), drawn
+    # on their own lane and told apart from recharges blocked by the 30-day cap (A07).
+    declined = balance.find_all(None, "declined")
+    assert sum(int(f.attrs["data-count"]) for f in declined) == 2
+    assert all("card declined" in f.tooltip() and "(A05)" in f.tooltip() for f in declined)
+    assert "A07" not in " ".join(f.tooltip() for f in declined)
+    assert not balance.find_all(None, "blocked")
     # A08: the Feb 14 campaign gets 2,000 - 150 = 1,850 tasks; its last 650 are refused.
+    refusals = balance.find_all(None, "refusal")
     feb14 = next(
-        r for r in balance.find_all("circle", "refusal") if r.attrs["data-day"] == "2027-02-14"
+        r
+        for r in refusals
+        if r.attrs.get("data-from", r.attrs.get("data-day", "")) <= "2027-02-14"
+        and r.attrs.get("data-to", r.attrs.get("data-day", "")) >= "2027-02-14"
     )
     assert "task: daily limit: 650" in feb14.tooltip()
     refused = sql(product.folder, "SELECT sum(count) AS n FROM refusals")[0]["n"]
-    assert sum(int(r.attrs["data-count"]) for r in balance.find_all("circle", "refusal")) == refused
+    assert sum(int(r.attrs["data-count"]) for r in refusals) == refused
 
 
 def test_the_tier_chart_marks_every_tier_change(product: Reported) -> None:

@@ -166,3 +166,96 @@ def test_a_day_before_the_account_opened_draws_no_area_but_keeps_its_column() ->
 def test_rendering_twice_gives_the_same_page() -> None:
     report = one_account(40, (month(date(2027, 1, 1), "15"), month(date(2027, 2, 1), "15")))
     assert render(report) == render(report)
+
+
+# ------------------------------------------------------------ lanes and accrual
+
+
+def test_counts_on_badges_are_short_and_round_to_the_nearest() -> None:
+    from ledger.report.lanes import compact
+
+    assert [compact(n) for n in (7, 950, 1_000, 1_240, 9_949, 9_950, 12_400, 1_250_000)] == [
+        "7",
+        "950",
+        "1k",
+        "1.2k",
+        "9.9k",
+        "10k",
+        "12k",
+        "1.2M",
+    ]
+
+
+def test_labels_too_close_share_one_and_the_last_one_stays_inside() -> None:
+    from ledger.report.lanes import place_labels, text_width
+
+    def label(idx: object) -> str:
+        return "Tier " + " → ".join(str(i + 1) for i in idx)  # type: ignore[attr-defined]
+
+    # Three marks 3 px apart, one far away: the first three share a label.
+    clusters = place_labels([100.0, 103.0, 106.0, 600.0], label, 84.0, 1000.0)
+    assert [c.marks for c in clusters] == [[0, 1, 2], [3]]
+    assert clusters[0].label == "Tier 1 → 2 → 3"
+    spans = [c.span(12.0) for c in clusters]
+    assert spans[0][1] < spans[1][0]  # no overlap
+    # A mark near the right edge gets its label on its left, inside the lane.
+    (last,) = place_labels([990.0], label, 84.0, 1000.0)
+    assert last.anchor == "end" and last.span(12.0)[1] <= 1000.0
+    assert last.span(12.0)[0] == pytest.approx(990.0 - 9 - text_width("Tier 1", 12.0))
+
+
+def test_dense_events_are_counted_per_week_and_sparse_ones_drawn_one_by_one() -> None:
+    from ledger.report.lanes import Event, EventLane, Glyph, event_lane
+
+    glyph = Glyph("triangle", "#000", "#fff", "#000", "#000", "#fff")
+    xs = Days(date(2027, 1, 1), 365, 84, 1032)
+    start = datetime(2027, 1, 1, tzinfo=UTC)
+
+    def lane(events: list[Event]) -> str:
+        return event_lane(
+            EventLane("Bought", "topup", glyph, tuple(events), lambda a, b, e: f"{len(e)}"), xs, 10
+        )
+
+    sparse = lane([Event(start + timedelta(days=30 * i), "x") for i in range(12)])
+    assert sparse.count('class="topup mark"') == 12 and "binned" not in sparse
+    # Four recharges a day all year: 1,460 events in 52 weekly badges (the last one 8 days
+    # long: 365 = 52 x 7 + 1), each with its count printed.
+    dense = lane([Event(start + timedelta(hours=6 * i), "x") for i in range(1_460)])
+    assert "per-week" in dense
+    counts = [int(n) for n in re.findall(r'data-count="(\d+)"', dense)]
+    assert len(counts) == 52 and sum(counts) == 1_460
+    assert re.findall(r'class="count"[^>]*>(\d+)</text>', dense)[:2] == ["28", "28"]
+
+
+def test_accrual_spreads_an_annual_plan_over_its_months_to_the_cent() -> None:
+    from ledger.report.data import plan_payments, spread
+
+    t0 = datetime(2027, 1, 1, 9, tzinfo=UTC)
+    (payment,) = plan_payments([(t0, "subscription", Decimal("672.00"), None)], "annual")
+    assert payment.until == datetime(2028, 1, 1, 9, tzinfo=UTC)
+    pieces = spread(payment, window_end=datetime(2027, 7, 1, tzinfo=UTC))
+    months = dict(pieces)
+    assert sum((v for _, v in pieces), Decimal(0)) == Decimal("672.00")  # nothing lost
+    # January holds 31 days less 9 hours of the 365-day year; the time after the
+    # window's end (None) is deferred.
+    assert months[date(2027, 1, 1)] == (Decimal(672) * Decimal(30 * 24 + 15) / (365 * 24)).quantize(
+        Decimal("0.01")
+    )
+    assert set(months) == {date(2027, m, 1) for m in range(1, 7)} | {None}
+    deferred = sum((v for k, v in pieces if k is None), Decimal(0))
+    assert deferred == Decimal("672.00") - sum((v for k, v in pieces if k is not None), Decimal(0))
+    assert deferred > Decimal(672) / 2  # the window holds under half of the paid year
+
+
+def test_a_seat_added_mid_period_accrues_to_the_end_of_that_period() -> None:
+    from ledger.report.data import plan_payments
+
+    t0 = datetime(2027, 1, 4, 9, tzinfo=UTC)
+    rows = [
+        (t0, "subscription", Decimal("210.00"), None),
+        (datetime(2027, 1, 20, tzinfo=UTC), "seat_added", Decimal("18.06"), None),
+        (datetime(2027, 2, 4, 9, tzinfo=UTC), "renewal", Decimal("245.00"), None),
+    ]
+    sub, seat, renewal = plan_payments(rows, "monthly")
+    assert sub.until == seat.until == renewal.at  # the seat is paid to the next renewal (W04)
+    assert renewal.until == datetime(2027, 3, 4, 9, tzinfo=UTC)
