@@ -7,7 +7,7 @@ laid out), no text runs past the page or is cut by its chart, nothing scrolls
 sideways, the console shows no error and the page asks the network for nothing.
 
 The pages: two bundled examples (a web studio, an API organization), a busy
-API year (docs/examples/busy-api-year.yaml: over a thousand autobill
+API year (docs/examples/busy-api-year.yaml: hundreds of autobill
 recharges, recharges declined (A05) and blocked by the 30-day cap (A07),
 refusals on many days running, four tier raises in the first fortnight) and
 the compare page. The first test feeds the checks a page built to break each
@@ -154,7 +154,8 @@ def test_printed_on_a4_nothing_overlaps_or_is_cut(
     pdf = chromium.pdf(made.html, made.folder / f"{name}.pdf")
     assert pdf.startswith(b"%PDF-")
     pages = len(re.findall(rb"/Type\s*/Page[^s]", pdf))
-    assert pages >= 2  # an account's charts and table do not fit one A4 sheet
+    # A report's charts and tables take several A4 sheets; the compare page fits one.
+    assert pages >= (1 if name == "compare_page" else 2)
 
 
 # ------------------------------------------------------------ a busy API year
@@ -174,8 +175,8 @@ def test_dense_recharges_are_counted_per_period_with_the_count_printed(busy_page
         "busy-api-year",
         "SELECT count(*) AS n FROM usd_ledger WHERE kind IN ('autobill', 'purchase')",
     )[0]["n"]
-    assert isinstance(recharges, int) and recharges > 1_000
-    assert bins, "over a thousand recharges are drawn per period, not one mark each"
+    assert isinstance(recharges, int) and recharges > 500
+    assert bins, "hundreds of recharges are drawn per period, not one mark each"
     assert sum(int(b.attrs["data-count"]) for b in bins) == recharges
     for b in bins:  # the count is printed on the badge, not only in its tooltip
         printed = [t.text for t in b.find_all("text")]
