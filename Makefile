@@ -15,6 +15,8 @@ help: ## List the targets with what they do
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
+	@# The distribution was called credit-ledger before (a name PyPI gives to another project).
+	$(BIN)/python -m pip uninstall --quiet --yes credit-ledger 2>/dev/null || true
 	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,browser]'
 	@touch $(STAMP)
 

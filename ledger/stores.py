@@ -311,6 +311,7 @@ def postgres(store: str) -> PostgresStore:
         if exc.name is None or exc.name.partition(".")[0] not in {"psycopg", "psycopg_pool"}:
             raise
         raise StoreError(
-            "a PostgreSQL store needs the postgres extra: pip install 'credit-ledger[postgres]'"
+            "a PostgreSQL store needs the postgres extra: "
+            "pip install 'runway-credit-ledger[postgres]'"
         ) from None
     return PostgresStore(store)

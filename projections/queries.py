@@ -60,8 +60,8 @@ def install_macros(conn: duckdb.DuckDBPyConnection) -> None:
     """
     row = conn.execute(
         "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'balance_at'"
-    ).fetchone()
-    if row is None or row[0] == 0:
+    ).fetchall()  # fetched to the end: nothing left pending on the caller's connection
+    if not row or row[0][0] == 0:
         for macro in schema.MACROS:
             conn.execute(macro.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
 

@@ -19,13 +19,14 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ledger.cli import checks, decide, output, report, teams
+from ledger.cli import checks, conventions, decide, output, report, teams
 from ledger.cli.guard import DamageGuard
 from ledger.cli.options import (
     RunOption,
     StoreOption,
     bad_input,
     open_selected_run,
+    problem_json,
     resolve_store,
     run_folder,
     scenario_error,
@@ -39,12 +40,17 @@ from projections.sandbox import UserQuery, UserQueryError
 from scenarios.errors import ScenarioError
 from scenarios.loader import load_scenario
 
+
+class CliGroup(conventions.LedgerGroup, DamageGuard):
+    """The root group: plain --help everywhere (conventions) and damaged runs as exit 2."""
+
+
 app = typer.Typer(
-    cls=DamageGuard,
     name="credit-ledger",
+    cls=CliGroup,
     help="Budget and regression-test Runway web-app and API credit spend on a simulated clock.",
     no_args_is_help=True,
-    add_completion=False,
+    add_completion=True,  # typer's --install-completion / --show-completion
     pretty_exceptions_enable=False,
 )
 
@@ -54,6 +60,11 @@ err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 class TableFormat(StrEnum):
     table = "table"
+    json = "json"
+
+
+class ListFormat(StrEnum):
+    text = "text"
     json = "json"
 
 
@@ -67,6 +78,40 @@ DirOption = Annotated[
     Path | None,
     typer.Option("--dir", help="The run folder (default: runs/<scenario file stem>)."),
 ]
+
+
+def _instant_option(name: str, what: str) -> Any:
+    return typer.Option(name, metavar="INSTANT", help=f"{what} ({conventions.INSTANT_HELP}).")
+
+
+def _show_version(value: bool) -> None:
+    if value:
+        typer.echo(f"credit-ledger {conventions.version()}")
+        raise typer.Exit(EXIT_OK)
+
+
+@app.callback()
+def root(
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version",
+            callback=_show_version,
+            is_eager=True,
+            help="Print the version and exit.",
+        ),
+    ] = False,
+    no_color: Annotated[
+        bool,
+        typer.Option(
+            "--no-color",
+            help="No colour in any output (the NO_COLOR environment variable does the same).",
+        ),
+    ] = False,
+) -> None:
+    """Budget and regression-test Runway web-app and API credit spend on a simulated clock."""
+    if no_color:
+        conventions.no_color()
 
 
 def parse_instant(text: str) -> datetime:
@@ -93,12 +138,15 @@ def run(
     scenario: Annotated[Path, typer.Argument(help="The scenario YAML file.")],
     dir_: DirOption = None,
     until: Annotated[
-        str | None, typer.Option("--until", help="Stop the simulated clock at this instant.")
+        str | None, _instant_option("--until", "Stop the simulated clock at this instant")
     ] = None,
     per_task: Annotated[
         bool, typer.Option("--per-task", help="Record every task as its own event (slow).")
     ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print no summary.")] = False,
+    format_: Annotated[
+        TableFormat, typer.Option("--format", help="table, or json: the summary as one object.")
+    ] = TableFormat.table,
     store: StoreOption = None,
     run_name: RunOption = None,
 ) -> None:
@@ -155,20 +203,57 @@ def run(
                 )
         except ScenarioError as exc:
             raise scenario_error(exc) from None
-    if not quiet:
-        output.print_summary(info)
-        if url:
-            typer.echo(f"run {info.run!r} in the team store {mask(url)}")
+    if quiet:
+        return
+    if format_ is TableFormat.json:
+        typer.echo(json.dumps(output.summary_json(info) | {"store": mask(url) if url else None}))
+        return
+    output.print_summary(info)
+    if url:
+        typer.echo(f"run {info.run!r} in the team store {mask(url)}")
 
 
 @app.command()
-def validate(scenario: Annotated[Path, typer.Argument(help="The scenario YAML file.")]) -> None:
+def validate(
+    scenario: Annotated[Path, typer.Argument(help="The scenario YAML file.")],
+    format_: Annotated[
+        TableFormat,
+        typer.Option(
+            "--format", help="table: a line per problem; json: one object (valid, problems)."
+        ),
+    ] = TableFormat.table,
+) -> None:
     """Check the scenario file only (exit 2 and every problem when it is wrong)."""
     try:
         loaded = load_scenario(scenario)
     except ScenarioError as exc:
+        if format_ is TableFormat.json:
+            typer.echo(
+                json.dumps(
+                    {
+                        "file": str(scenario),
+                        "valid": False,
+                        "problems": [problem_json(p) for p in exc.problems],
+                    }
+                )
+            )
+            raise typer.Exit(EXIT_BAD_INPUT) from None
         raise scenario_error(exc) from None
     sc = loaded.scenario
+    if format_ is TableFormat.json:
+        typer.echo(
+            json.dumps(
+                {
+                    "file": str(scenario),
+                    "valid": True,
+                    "problems": [problem_json(w) for w in loaded.warnings],
+                    "workspaces": len(sc.workspaces),
+                    "organizations": len(sc.organizations),
+                    "expectations": len(sc.expect),
+                }
+            )
+        )
+        return
     for warning in loaded.warnings:
         err.print(str(warning), markup=False)
     typer.echo(
@@ -180,7 +265,7 @@ def validate(scenario: Annotated[Path, typer.Argument(help="The scenario YAML fi
 @app.command()
 def balance(
     account: Annotated[str, typer.Argument(help="A workspace or organization id.")],
-    at: Annotated[str, typer.Option("--at", help="The instant (UTC).")],
+    at: Annotated[str, _instant_option("--at", "The instant")],
     dir_: DirOption = None,
     format_: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
     store: StoreOption = None,
@@ -212,9 +297,13 @@ def balance(
 @app.command()
 def events(
     account: Annotated[str, typer.Argument(help="A workspace or organization id.")],
-    since: Annotated[str | None, typer.Option("--since", help="From this instant.")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="Up to this instant.")] = None,
+    since: Annotated[str | None, _instant_option("--since", "From this instant")] = None,
+    until: Annotated[str | None, _instant_option("--until", "Up to this instant")] = None,
     dir_: DirOption = None,
+    format_: Annotated[
+        ListFormat,
+        typer.Option("--format", help="text: one line per event; json: one object per line."),
+    ] = ListFormat.text,
     store: StoreOption = None,
     run_name: RunOption = None,
 ) -> None:
@@ -225,8 +314,12 @@ def events(
     with store_errors(info.store):
         ledger = info.ledger()
         try:
-            for line in output.audit_lines(ledger, account, since_at, until_at):
-                typer.echo(line)
+            if format_ is ListFormat.json:
+                for record in output.audit_records(ledger, account, since_at, until_at):
+                    typer.echo(json.dumps(record))
+            else:
+                for line in output.audit_lines(ledger, account, since_at, until_at):
+                    typer.echo(line)
         except DomainError as exc:
             raise bad_input(f"error: {exc}") from None
         finally:
@@ -264,8 +357,13 @@ def sql(
 @app.command()
 def export(
     dest: Annotated[Path, typer.Argument(help="The folder to write one file per table into.")],
-    to: Annotated[str, typer.Option("--to", help="parquet or csv")] = "parquet",
+    to: Annotated[
+        str, typer.Option("--to", metavar="parquet|csv", help="parquet or csv")
+    ] = "parquet",
     dir_: DirOption = None,
+    format_: Annotated[
+        ListFormat, typer.Option("--format", help="text: one path a line; json: a list.")
+    ] = ListFormat.text,
     store: StoreOption = None,
     run_name: RunOption = None,
 ) -> None:
@@ -277,12 +375,15 @@ def export(
         written = output.export_tables(info.duckdb_path, dest, to)
     except output.ExportError as exc:
         raise bad_input(f"error: {exc}") from None
+    if format_ is ListFormat.json:
+        typer.echo(json.dumps([str(path) for path in written]))
+        return
     for path in written:
         typer.echo(str(path))
 
 
 def main(argv: list[str] | None = None) -> Any:
-    return app(args=argv if argv is not None else sys.argv[1:], prog_name="credit-ledger")
+    return conventions.main(app, argv if argv is not None else sys.argv[1:])
 
 
 # Commands kept in their own modules: check (checks), report, runs (teams),

@@ -4,7 +4,7 @@
   the run folder (the default), or ``postgresql://user@host:port/db`` for a
   team store shared by many runs and many users.
 - ``--run NAME``: the run's name. Writing, it defaults to the scenario file's
-  stem; reading, to the only run there is.
+  stem; reading, to the most recently written run (named on stderr).
 - ``--dir DIR`` (each command declares its own): the local run folder,
   ``runs/<run name>`` by default. With a team store it holds the run's DuckDB
   projection and ``run.json``.
@@ -27,7 +27,7 @@ import json
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from eventsourcing.persistence import PersistenceError
@@ -35,7 +35,7 @@ from rich.console import Console
 
 from ledger.runs import RunInfo, RunNotFoundError, is_finished_folder, open_run
 from ledger.stores import STORE_ENV, StoreError, describe, normalize, postgres, scrub
-from scenarios.errors import ScenarioError
+from scenarios.errors import Problem, ScenarioError
 
 EXIT_BAD_INPUT = 2
 RUNS_DIR = Path("runs")
@@ -101,7 +101,7 @@ RunOption = Annotated[
         metavar="NAME",
         callback=check_run_name,
         help="The run's name: many runs live side by side in one store. Default: the "
-        "scenario file's stem when writing, the only run when reading.",
+        "scenario file's stem when writing, the most recently written run when reading.",
     ),
 ]
 
@@ -118,6 +118,19 @@ def print_problems(exc: ScenarioError) -> None:
     err.print(f"error: {count} problem{'s' if count != 1 else ''} found", markup=False)
     for problem in exc.problems:
         err.print(safe_text(str(problem)), markup=False)
+
+
+def problem_json(problem: Problem) -> dict[str, Any]:
+    """One problem of a scenario file as a JSON object (``--format json``)."""
+    return {
+        "file": problem.file,
+        "line": problem.line,
+        "field": problem.field,
+        "message": problem.message,
+        "rule": problem.rule,
+        "severity": problem.severity.value,
+        "text": str(problem),
+    }
 
 
 def scenario_error(exc: ScenarioError) -> typer.Exit:
@@ -152,30 +165,47 @@ def run_folder(dir_: Path | None, run: str) -> Path:
     return dir_ if dir_ is not None else RUNS_DIR / run
 
 
-def only_finished_folder() -> Path:
-    """The one finished SQLite run under runs/, when no run was named."""
-    finished = [
-        folder
-        for folder in (sorted(RUNS_DIR.glob("*")) if RUNS_DIR.is_dir() else [])
-        if is_finished_folder(folder)
-    ]
-    if len(finished) == 1:
-        return finished[0]
+def newest_finished_folder() -> Path:
+    """The most recently written finished SQLite run under runs/, when no run was named.
+
+    Says on stderr which one it picked when there was a choice, so a reader
+    never mistakes one run's figures for another's.
+    """
+    finished: list[tuple[int, str, Path]] = []
+    for folder in sorted(RUNS_DIR.glob("*")) if RUNS_DIR.is_dir() else []:
+        if not is_finished_folder(folder):
+            continue
+        try:
+            written = (folder / "run.json").stat().st_mtime_ns
+        except OSError:
+            continue  # a folder being replaced right now: not a candidate
+        finished.append((written, folder.name, folder))
     if not finished:
         raise bad_input("error: no run found; run `credit-ledger run SCENARIO` first or pass --dir")
-    names = ", ".join(str(p) for p in finished)
-    raise bad_input(f"error: several runs exist ({names}); choose one with --run or --dir")
+    newest = max(finished)[2]
+    if len(finished) > 1:
+        err.print(
+            f"using {newest}, the most recently written of {len(finished)} runs "
+            "(choose another with --run NAME or --dir DIR; `credit-ledger runs` lists them)",
+            markup=False,
+        )
+    return newest
 
 
-def only_team_run(store: str) -> str:
-    """The one run of a team store, when no run was named."""
+def newest_team_run(store: str) -> str:
+    """The most recently written run of a team store, when no run was named."""
     team = postgres(store)
-    names = [r.name for r in team.runs()]
-    if len(names) == 1:
-        return names[0]
-    if not names:
+    runs = team.runs()
+    if not runs:
         raise StoreError(f"no run in {team.label}; run `credit-ledger run SCENARIO --store ...`")
-    raise StoreError(f"several runs in {team.label} ({', '.join(names)}); choose one with --run")
+    newest = max(runs, key=lambda r: (r.written_at, r.name))
+    if len(runs) > 1:
+        err.print(
+            f"using run {newest.name!r}, the most recently written of {len(runs)} runs in "
+            f"{team.label} (choose another with --run NAME; `credit-ledger runs` lists them)",
+            markup=False,
+        )
+    return newest.name
 
 
 def open_selected_run(
@@ -190,9 +220,9 @@ def open_selected_run(
     with store_errors(url):
         if url is None:
             if dir_ is None and run is None:
-                dir_ = only_finished_folder()
+                dir_ = newest_finished_folder()
             return open_run(run_folder(dir_, run or ""))
-        name = run or (_folder_run(dir_) if dir_ is not None else only_team_run(url))
+        name = run or (_folder_run(dir_) if dir_ is not None else newest_team_run(url))
         return open_run(run_folder(dir_, name), store=url, run=name, project=project)
 
 

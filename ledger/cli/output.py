@@ -14,12 +14,13 @@ from typing import Any
 
 import duckdb
 import typer
+from rich import box
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from ledger.application import Ledger
-from ledger.audit import IDENTITY, NOISE, holdings
+from ledger.audit import IDENTITY, NOISE, event_fields, holdings
 from ledger.cli.options import safe_text
 from ledger.runs import RunInfo
 from projections import queries
@@ -43,11 +44,69 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+def print_table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    title: str | None = None,
+    right: Sequence[int] = (),
+    header: bool = True,
+) -> None:
+    """A table that never cuts a figure.
+
+    On a terminal: a rich table whose cells wrap (fold) when the terminal is
+    narrow, never end in an ellipsis. Piped or redirected: plain text, each
+    column as wide as its widest cell, so ``| cat``, ``| grep`` and files get
+    every character whatever the width.
+    """
+    if out.is_terminal:
+        table = Table(
+            title=title,
+            title_justify="left",
+            show_header=header,
+            box=None if not header else box.HEAVY_HEAD,
+        )
+        for index, name in enumerate(columns):
+            table.add_column(name, justify="right" if index in right else "left", overflow="fold")
+        for row in rows:
+            table.add_row(*row)
+        out.print(table)
+        return
+    for line in plain_table(columns, rows, title=title, right=right, header=header):
+        typer.echo(line)
+
+
+def plain_table(
+    columns: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    *,
+    title: str | None = None,
+    right: Sequence[int] = (),
+    header: bool = True,
+) -> list[str]:
+    """Aligned plain-text lines: every cell in full, two spaces between columns."""
+    shown = ([list(columns)] if header else []) + [list(row) for row in rows]
+    if not shown:
+        return [title] if title else []
+    widths = [max(len(row[i]) for row in shown) for i in range(len(columns))]
+    lines = [title] if title else []
+    for n, row in enumerate(shown):
+        cells = [
+            cell.rjust(width) if i in right else cell.ljust(width)
+            for i, (cell, width) in enumerate(zip(row, widths, strict=True))
+        ]
+        lines.append("  ".join(cells).rstrip())
+        if header and n == 0:
+            lines.append("  ".join("-" * width for width in widths))
+    return lines
+
+
 def print_mapping(data: dict[str, Any]) -> None:
-    table = Table(show_header=False, box=None)
-    for key, value in data.items():
-        table.add_row(Text(safe_text(key)), Text(safe_text(_fmt(value))))
-    out.print(table)
+    print_table(
+        ["field", "value"],
+        [[safe_text(key), safe_text(_fmt(value))] for key, value in data.items()],
+        header=False,
+    )
 
 
 # --------------------------------------------------------------------- summary
@@ -71,9 +130,6 @@ def print_summary(info: RunInfo) -> None:
 def _print_account(s: queries.AccountSummary) -> None:
     surface = s["surface"]
     title = f"{s['account']} ({'web workspace' if surface == 'web' else 'API organization'})"
-    table = Table(title=Text(safe_text(title)), title_justify="left", show_lines=False)
-    table.add_column("figure")
-    table.add_column("value", justify="right")
     rows: list[tuple[str, Any]] = [
         ("tasks charged", s["tasks_charged"]),
         ("credits granted", s["granted"]),
@@ -111,13 +167,44 @@ def _print_account(s: queries.AccountSummary) -> None:
                 rows.append(("deferred tasks still waiting at the end", s["deferred_waiting"]))
         if s["flagged_keys"]:
             rows.append(("API keys of removed members (A10)", ", ".join(s["flagged_keys"])))
-    for label, value in rows:
-        table.add_row(Text(safe_text(label)), Text(safe_text(_fmt(value))))
-    out.print(table)
+    print_table(
+        ["figure", "value"],
+        [[safe_text(label), safe_text(_fmt(value))] for label, value in rows],
+        title=safe_text(title),
+        right=(1,),
+    )
     months = s["usd_by_month"]
     if months:
         line = "  ".join(f"{m[:7]} ${v:,.2f}" for m, v in months)
         out.print(f"  dollars by month: {line}")
+
+
+def summary_json(info: RunInfo) -> dict[str, Any]:
+    """The summary ``run`` and ``report`` print, as one JSON object."""
+    con = queries.connect(info.duckdb_path)
+    try:
+        summaries = queries.summaries(con)
+    finally:
+        con.close()
+    return {
+        "run": info.run,
+        "name": info.name,
+        "scenario_file": info.scenario_file,
+        "folder": str(info.folder),
+        "start": info.start.isoformat(),
+        "end": info.end.isoformat(),
+        "stopped_at": info.until.isoformat() if info.until else None,
+        "accounts": [json_value(dict(s)) for s in summaries],
+    }
+
+
+def json_value(value: Any) -> Any:
+    """Instants as ISO 8601, dollars as strings, tuples as lists, recursively."""
+    if isinstance(value, dict):
+        return {str(k): json_value(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [json_value(v) for v in value]
+    return _json_value(value)
 
 
 # ---------------------------------------------------------------- audit trail
@@ -139,6 +226,27 @@ def audit_lines(
             f"{event.timestamp.isoformat()}  {name:<22} {_event_detail(event)}"
             f"  | {holdings(aggregate)}"
         )
+
+
+def audit_records(
+    ledger: Ledger, account: str, since: datetime | None, until: datetime | None
+) -> Iterator[dict[str, Any]]:
+    """``audit_lines`` as JSON objects: instant, type, fields, balances after it."""
+    aggregate: Any = None
+    for event in ledger.iter_account_events(account):
+        aggregate = event.mutate(aggregate)
+        if since is not None and event.timestamp < since:
+            continue
+        if until is not None and event.timestamp > until:
+            break
+        after = dict(part.split("=", 1) for part in holdings(aggregate).split())
+        yield {
+            "at": event.timestamp.isoformat(),
+            "event": type(event).__name__,
+            "version": event.originator_version,
+            "fields": {k: v for k, v in event_fields(event).items() if k not in NOISE},
+            "after": {k: int(v) for k, v in after.items()},
+        }
 
 
 def _event_detail(event: Any) -> str:
@@ -223,12 +331,22 @@ def _print_json(columns: Sequence[str], batches: Iterator[list[tuple[Any, ...]]]
 
 
 def _print_table(columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> None:
-    table = Table()
-    for c in columns:
-        table.add_column(Text(safe_text(c)))
-    for row in rows:
-        table.add_row(*(Text(safe_text(_fmt(v))) for v in row))
-    out.print(table)
+    """A query result as a table that cuts no figure; numbers right-aligned."""
+    numeric = {
+        i
+        for i in range(len(columns))
+        if rows
+        and all(
+            isinstance(row[i], int | Decimal | float) and not isinstance(row[i], bool)
+            for row in rows
+            if row[i] is not None
+        )
+    }
+    print_table(
+        [safe_text(c) for c in columns],
+        [[safe_text(_fmt(v)) for v in row] for row in rows],
+        right=sorted(numeric),
+    )
 
 
 # --------------------------------------------------------------------- export

@@ -8,6 +8,7 @@ other commands: 0 success, 2 bad input (a message on stderr, nothing written).
 
 from __future__ import annotations
 
+import json
 from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
@@ -37,6 +38,11 @@ EXIT_BAD_INPUT = 2
 class Basis(StrEnum):
     CASH = "cash"
     ACCRUAL = "accrual"
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
 
 
 err = Console(stderr=True, highlight=False, soft_wrap=True)
@@ -102,6 +108,10 @@ def report(
             "payments spread over the period they pay for); the page switches between both.",
         ),
     ] = Basis.CASH,
+    format_: Annotated[
+        ReportFormat,
+        typer.Option("--format", help="table, or json: the summary (and the HTML file) as JSON."),
+    ] = ReportFormat.table,
     store: StoreOption = None,
     run_name: RunOption = None,
 ) -> None:
@@ -109,12 +119,18 @@ def report(
     if html is not None and html.is_dir():
         raise bad_input(f"error: --html {html} is a folder; give the file to write")
     info = _open_or_replay(target, dir_, store, run_name)
-    output.print_summary(info)
+    written = None
     if html is not None:
         try:
             written = write_report(info, html, basis.value)
         except OSError as exc:
             raise bad_input(f"error: cannot write {html}: {exc.strerror or exc}") from None
+    if format_ is ReportFormat.json:
+        summary = output.summary_json(info)
+        typer.echo(json.dumps(summary | {"html": str(written) if written else None}))
+        return
+    output.print_summary(info)
+    if written is not None:
         typer.echo(f"HTML report written to {written}")
 
 

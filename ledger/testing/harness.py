@@ -193,12 +193,17 @@ class LedgerRun:
 
     def scalar(self, query: str, params: list[Any] | dict[str, Any] | None = None) -> Any:
         """The first column of the first row (None when there is no row)."""
-        row = self.duckdb.execute(query, params).fetchone()
+        rows = self.duckdb.execute(query, params).fetchall()
+        row = rows[0] if rows else None
         return None if row is None else row[0]
 
     def summary(self, account: str) -> queries.AccountSummary:
         """What ``credit-ledger run`` prints for one account, as a dict."""
-        return queries.account_summary(self.duckdb, account)
+        cursor = self.duckdb.cursor()  # its own results: nothing left pending for the user's
+        try:
+            return queries.account_summary(cursor, account)
+        finally:
+            cursor.close()
 
     def usd_spent(self, account: str) -> Decimal:
         return self.summary(account)["usd_total"]
@@ -239,5 +244,5 @@ def _freezegun() -> Any:
         return import_module("freezegun")
     except ModuleNotFoundError:
         raise RuntimeError(
-            "freezing the wall clock needs freezegun: pip install 'credit-ledger[testing]'"
+            "freezing the wall clock needs freezegun: pip install 'runway-credit-ledger[testing]'"
         ) from None

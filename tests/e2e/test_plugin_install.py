@@ -24,7 +24,7 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("pyproject.toml", "README.md", "ledger", "scenarios", "projections")
-OWN = ("credit_ledger", "__editable__", "ledger", "scenarios", "projections", "__pycache__")
+OWN = ("runway_credit_ledger", "credit_ledger", "__editable__", "ledger", "scenarios", "projections", "__pycache__")
 
 
 def run(*args: str | Path, cwd: Path, timeout: int = 180) -> subprocess.CompletedProcess[str]:
@@ -57,7 +57,7 @@ def test_a_fresh_venv_with_only_the_wheel_runs_a_test_file_with_the_plugin(tmp_p
     run(
         sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", wheels, "./src", cwd=tmp_path
     )
-    (wheel,) = wheels.glob("credit_ledger-*.whl")
+    (wheel,) = wheels.glob("runway_credit_ledger-*.whl")
 
     # 2. A fresh venv, and the wheel installed into it, offline, without dependencies.
     venv = tmp_path / "venv"
@@ -110,7 +110,7 @@ def test_a_fresh_venv_with_only_the_wheel_runs_a_test_file_with_the_plugin(tmp_p
                 assert ledger.__file__.startswith(SITE)
                 plugin = pytestconfig.pluginmanager.get_plugin("credit_ledger")
                 assert plugin.__file__.startswith(SITE)
-                dist = importlib.metadata.distribution("credit-ledger")
+                dist = importlib.metadata.distribution("runway-credit-ledger")
                 assert str(dist.locate_file("")).startswith(SITE)
                 direct = json.loads(dist.read_text("direct_url.json") or "{{}}")
                 assert not direct.get("dir_info", {{}}).get("editable", False)
