@@ -24,7 +24,15 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 SOURCES = ("pyproject.toml", "README.md", "ledger", "scenarios", "projections")
-OWN = ("runway_credit_ledger", "credit_ledger", "__editable__", "ledger", "scenarios", "projections", "__pycache__")
+OWN = (
+    "runway_credit_ledger",
+    "credit_ledger",
+    "__editable__",
+    "ledger",
+    "scenarios",
+    "projections",
+    "__pycache__",
+)
 
 
 def run(*args: str | Path, cwd: Path, timeout: int = 180) -> subprocess.CompletedProcess[str]:
