@@ -15,8 +15,8 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -27,7 +27,7 @@ from ledger.pricing.loader import apply_override, load_price_book, raw_price_boo
 from ledger.pricing.models import PriceBook, PricingError
 from ledger.pricing.yaml_limits import FileLimitError, read_text
 from scenarios import limits
-from scenarios.errors import DataPath, Problem, ScenarioError, Severity
+from scenarios.errors import DataPath, Problem, ScenarioError, Severity, format_path
 from scenarios.messages import problems_from
 from scenarios.schema import (
     Expectation,
@@ -217,34 +217,170 @@ def _top_mapping(source: Source, expected_kind: str) -> dict[str, Any]:
 def _check_what_passed(
     data: dict[str, Any], base_dir: Path | None, src: SourceMap
 ) -> list[Problem]:
-    """Semantic checks on the entries that passed the schema, when the header did."""
-    filled = with_default_instants(data)
-    try:
-        header = Scenario.model_validate({k: v for k, v in filled.items() if k not in _SECTIONS})
-    except ValidationError:
-        return []  # without a window and a price book there is nothing to check against
+    """Semantic checks on what the schema let through, in the same pass.
+
+    The schema's own problems are reported already. Here each part that did
+    not pass is salvaged (``_Salvage``): a bad item of a list is left out, a
+    bad optional field too, and a bad required one gets a stand-in, so the
+    rest of the entry (its purchases, its usage lines, its models) still
+    meets the rule and catalogue checks. Problems found at a stand-in's place
+    are dropped: they would be about the stand-in, not the file.
+    """
+    salvage = _Salvage(src)
+    header = salvage.entry(
+        {k: v for k, v in data.items() if k not in _SECTIONS},
+        Scenario.model_validate,
+        (),
+        {"version": 1, "name": "", "start": _PLACEHOLDER, "end": _FAR_END},
+    )
+    if header is None:
+        return []
+    filled = with_default_instants(data | {"start": header.start})
     book, problems = price_book_for(header.price_book, header.overrides, base_dir, src)
-    return problems + check_sections(
+    workspaces = salvage.section(filled, "workspaces", Workspace.model_validate, _workspace_fills)
+    organizations = salvage.section(filled, "organizations", Organization.model_validate)
+    expectations = salvage.section(filled, "expect", Expectation.model_validate)
+    problems += check_sections(
         header,
         book,
-        src,
-        workspaces=_valid(filled.get("workspaces"), Workspace.model_validate),
-        organizations=_valid(filled.get("organizations"), Organization.model_validate),
-        expectations=_valid(filled.get("expect"), Expectation.model_validate),
+        salvage.map(),
+        workspaces=workspaces,
+        organizations=organizations,
+        expectations=expectations,
         accounts=_raw_accounts(data),
     )
+    return [p for p in problems if p.field not in salvage.stand_ins]
 
 
-def _valid(items: Any, parse: Callable[[Any], _Model]) -> list[tuple[int, _Model]]:
-    if not isinstance(items, list):
-        return []
-    valid = []
-    for index, item in enumerate(items):
-        try:
-            valid.append((index, parse(item)))
-        except ValidationError:
-            continue  # already reported by the whole-file validation
-    return valid
+_PLACEHOLDER = datetime(1970, 1, 1, tzinfo=UTC)  # scenarios.schema's stand-in for a bad start
+_FAR_END = datetime(2999, 1, 1, tzinfo=UTC)
+_MAX_SALVAGE_ROUNDS = 25
+
+
+def _workspace_fills(item: dict[str, Any]) -> dict[str, Any]:
+    # The plan that refuses least, so no rule check fires on the stand-in's account.
+    return {"plan": "enterprise" if "contract_credits" in item else "unlimited"}
+
+
+@dataclass
+class _Salvage:
+    """Entries that failed the schema, made checkable by leaving their bad parts out.
+
+    Items left out of a nested list shift the indices of those after them;
+    ``renumber`` keeps, per list, the index in the file of each item kept, so
+    a later problem is reported at its own line and field.
+    """
+
+    src: SourceMap
+    renumber: dict[DataPath, tuple[int, ...]] = field(default_factory=dict)
+    stand_ins: set[str] = field(default_factory=set)
+
+    def section(
+        self,
+        data: dict[str, Any],
+        name: str,
+        parse: Callable[[Any], _Model],
+        fills: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> list[tuple[int, _Model]]:
+        items = data.get(name)
+        found = []
+        for index, item in enumerate(items if isinstance(items, list) else []):
+            extra = fills(item) if fills is not None and isinstance(item, dict) else {}
+            model = self.entry(item, parse, (name, index), extra)
+            if model is not None:
+                found.append((index, model))
+        return found
+
+    def entry(
+        self,
+        item: Any,
+        parse: Callable[[Any], _Model],
+        path: DataPath,
+        fills: dict[str, Any],
+    ) -> _Model | None:
+        if not isinstance(item, dict):
+            return None
+        data = dict(item)
+        kept: dict[str, list[int]] = {}
+        for _ in range(_MAX_SALVAGE_ROUNDS):
+            try:
+                model = parse(data)
+            except ValidationError as exc:
+                if not self._leave_out(exc, data, kept, path, fills):
+                    return None
+                continue
+            for key, indices in kept.items():
+                self.renumber[(*path, key)] = tuple(indices)
+            return model
+        return None
+
+    def _leave_out(
+        self,
+        exc: ValidationError,
+        data: dict[str, Any],
+        kept: dict[str, list[int]],
+        path: DataPath,
+        fills: dict[str, Any],
+    ) -> bool:
+        """Leave out (or stand in for) what ``exc`` names; False when nothing can be."""
+        drop: dict[str, set[int]] = {}
+        changed = False
+        for error in exc.errors(include_url=False):
+            loc = error["loc"]
+            if not loc or not isinstance(loc[0], str):
+                return False  # a problem of the entry as a whole
+            key = loc[0]
+            value = data.get(key)
+            if len(loc) > 1 and isinstance(loc[1], int) and isinstance(value, list):
+                drop.setdefault(key, set()).add(loc[1])
+            elif key in fills and data.get(key) is not fills[key]:
+                data[key] = fills[key]
+                self.stand_ins.add(format_path((*path, key)))
+                changed = True
+            elif key in data:
+                del data[key]
+                changed = True
+            else:
+                return False  # a required field that is missing: nothing to check against
+        for key, indices in drop.items():
+            items = data[key]
+            original = kept.get(key, list(range(len(items))))
+            data[key] = [v for i, v in enumerate(items) if i not in indices]
+            kept[key] = [o for i, o in enumerate(original) if i not in indices]
+            changed = True
+        return changed
+
+    def map(self) -> SourceMap:
+        return _Renumbered(self.src.file, self.src.lines, dict(self.renumber))
+
+
+@dataclass(frozen=True)
+class _Renumbered(SourceMap):
+    """A source map that reads paths into salvaged lists as the file's own paths."""
+
+    renumber: dict[DataPath, tuple[int, ...]] = field(default_factory=dict)
+
+    def original(self, path: DataPath) -> DataPath:
+        out: list[str | int] = []
+        for part in path:
+            indices = self.renumber.get(tuple(out))
+            if isinstance(part, int) and indices is not None and part < len(indices):
+                out.append(indices[part])
+            else:
+                out.append(part)
+        return tuple(out)
+
+    def line(self, path: DataPath) -> int | None:
+        return super().line(self.original(path))
+
+    def problem(
+        self,
+        path: DataPath,
+        message: str,
+        rule: str | None = None,
+        severity: Severity = Severity.ERROR,
+    ) -> Problem:
+        return super().problem(self.original(path), message, rule, severity)
 
 
 def _raw_accounts(data: dict[str, Any]) -> list[AccountRef]:
