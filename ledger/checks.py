@@ -174,13 +174,15 @@ class CheckReport:
 # ------------------------------------------------------------------ evaluating
 
 
-def check_scenario(scenario_path: Path, run_dir: Path | None = None) -> CheckReport:
+def check_scenario(scenario_path: str | Path, run_dir: str | Path | None = None) -> CheckReport:
     """Replay a scenario file into ``run_dir`` and check its expectations.
 
-    Raises ``ScenarioError`` (nothing written) for bad input, like ``run``.
+    Paths as ``str`` or ``Path``. Raises ``ScenarioError`` (nothing written)
+    for bad input, like ``run``.
     """
-    loaded = load_scenario(scenario_path)
-    info = run_scenario(scenario_path, run_dir, loaded=loaded)
+    path = Path(scenario_path)
+    loaded = load_scenario(path)
+    info = run_scenario(path, Path(run_dir) if run_dir is not None else None, loaded=loaded)
     return evaluate(info, loaded)
 
 
