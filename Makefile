@@ -80,6 +80,10 @@ screenshots: $(STAMP) ## Redraw the report and compare pictures in docs/ in head
 	@bash scripts/ensure-chromium.sh
 	$(BIN)/python -m ledger.report.screenshots docs
 
+.PHONY: tables-doc
+tables-doc: $(STAMP) ## Regenerate docs/tables.md (every DuckDB table's columns) from projections/schema.py
+	$(BIN)/python -m projections.tabledocs > docs/tables.md
+
 .PHONY: format
 format: $(STAMP) ## Rewrite files with ruff's formatter and safe fixes
 	$(BIN)/ruff check --fix .

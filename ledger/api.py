@@ -25,7 +25,7 @@ from typing import Any
 
 from ledger.application import Balances
 from ledger.checks import CheckReport, evaluate
-from ledger.runs import RunInfo, default_run_dir, list_runs, run_scenario
+from ledger.runs import RunInfo, check_default_folder, default_run_dir, list_runs, run_scenario
 from ledger.runs import open_run as _open_run
 from ledger.testing.harness import Instant, LedgerRun, instant, load
 from scenarios.loader import LoadedScenario, load_scenario, load_scenario_text
@@ -102,6 +102,8 @@ def replay(
     path = Path(scenario)
     loaded = load(path)
     target = Path(folder) if folder is not None else default_run_dir(path)
+    if folder is None and name is None:
+        check_default_folder(path, target)  # another file's run of the same name: refused
     info = run_scenario(
         path,
         target,

@@ -45,6 +45,33 @@ class RunNotFoundError(FileNotFoundError):
     """A command asked about a run folder that holds no finished run."""
 
 
+class RunCollisionError(ValueError):
+    """The default run folder holds the run of another scenario file with the same name."""
+
+
+def check_default_folder(scenario_path: Path, run_dir: Path) -> None:
+    """Refuse to replace, silently, the run of another file that shares ``run_dir``.
+
+    Default run folders are keyed by the file's stem (``runs/plan``), so
+    ``a/plan.yaml`` and ``b/plan.yaml`` would share one. The run records the
+    resolved path of its scenario file; a different one there is refused.
+    """
+    try:
+        meta = _read_meta(run_dir)
+    except (ValueError, TypeError):
+        return  # a damaged run.json: the commands that read it say so
+    if meta is None or meta.get("store") or not meta.get("scenario_path"):
+        return
+    theirs, mine = str(meta["scenario_path"]), str(scenario_path.resolve())
+    if theirs != mine:
+        raise RunCollisionError(
+            f"{run_dir} holds the run of {theirs}, another scenario file with the same "
+            f"name as {scenario_path}; nothing was replaced. Give this one its own folder "
+            f"with --run NAME or --dir DIR, or delete that run first "
+            f"(credit-ledger runs rm {meta.get('run', run_dir.name)})"
+        )
+
+
 class RunDamagedError(stores.StoreError):
     """A run folder whose files cannot be read (truncated, overwritten): one sentence, exit 2."""
 
@@ -144,6 +171,9 @@ def run_scenario(
         meta = {
             "run": run_name,
             "scenario_file": loaded.path,
+            "scenario_path": str(Path(loaded.path).resolve())
+            if Path(loaded.path).is_file()
+            else None,
             "name": scenario.name,
             "start": scenario.start.isoformat(),
             "end": scenario.end.isoformat(),
@@ -384,6 +414,7 @@ class RunListing:
     end: datetime
     events: int
     where: str  # the run folder, or the run's schema in the team store
+    stopped_at: datetime | None = None  # where --until stopped the clock, if it did
     written_at: datetime | None = None
     written_by: str | None = None
 
@@ -399,6 +430,7 @@ def list_runs(store: str | None, runs_dir: Path = Path("runs")) -> list[RunListi
                 end=datetime.fromisoformat(r.meta["end"]),
                 events=r.last_notification_id,
                 where=r.schema,
+                stopped_at=_stopped(r.meta),
                 written_at=r.written_at,
                 written_by=r.written_by,
             )
@@ -417,11 +449,17 @@ def list_runs(store: str | None, runs_dir: Path = Path("runs")) -> list[RunListi
                 end=datetime.fromisoformat(meta["end"]),
                 events=int(meta["stats"]["events"]),
                 where=str(folder),
+                stopped_at=_stopped(meta),
             )
         except (ValueError, TypeError, KeyError, AttributeError):
             continue  # a damaged run.json: `credit-ledger` commands on it say so
         listings.append(listing)
     return listings
+
+
+def _stopped(meta: dict[str, Any]) -> datetime | None:
+    until = meta.get("until")
+    return datetime.fromisoformat(until) if until else None
 
 
 def remove_run(store: str | None, run: str, run_dir: Path) -> list[str]:

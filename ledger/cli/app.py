@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ledger.cli import checks, conventions, decide, output, report, teams
+from ledger.cli import checks, conventions, decide, output, prices, report, teams
 from ledger.cli.guard import DamageGuard
 from ledger.cli.options import (
     RunOption,
@@ -27,6 +27,7 @@ from ledger.cli.options import (
     bad_input,
     open_selected_run,
     problem_json,
+    refuse_collision,
     resolve_store,
     run_folder,
     scenario_error,
@@ -165,6 +166,8 @@ def run(
     for warning in loaded.warnings:
         err.print(str(warning), markup=False)
     target = run_folder(dir_, run_name) if run_name else (dir_ or default_run_dir(scenario))
+    if run_name is None and dir_ is None:
+        refuse_collision(scenario, target)
     started = time.monotonic()  # wall time only decides whether to show a progress bar
     progress = Progress(
         TextColumn("replaying"),
@@ -279,6 +282,13 @@ def balance(
             f"error: the run stopped its clock at {info.until.isoformat()} (--until); "
             f"nothing after that was simulated, so there is no balance at {instant.isoformat()}"
         )
+    if instant >= info.end:
+        err.print(
+            f"note: {instant.isoformat()} is after the run's window, which ends "
+            f"{info.end.isoformat()} (exclusive): nothing after that was simulated, so these "
+            "are the balances the window ended with",
+            markup=False,
+        )
     with store_errors(info.store):
         ledger = info.ledger()
         try:
@@ -387,6 +397,6 @@ def main(argv: list[str] | None = None) -> Any:
 
 
 # Commands kept in their own modules: check (checks), report, runs (teams),
-# compare and diff (decide).
-for _module in (checks, report, teams, decide):
+# compare and diff (decide), prices.
+for _module in (checks, report, teams, decide, prices):
     _module.register(app)

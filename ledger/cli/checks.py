@@ -7,6 +7,7 @@ file on stderr, exactly as ``run`` prints them, and nothing written).
 
 from __future__ import annotations
 
+import glob
 import json
 from enum import StrEnum
 from pathlib import Path
@@ -20,6 +21,7 @@ from ledger.cli.options import (
     RunOption,
     StoreOption,
     print_problems,
+    refuse_collision,
     resolve_store,
     run_folder,
     store_errors,
@@ -43,11 +45,52 @@ def _run_dir(scenario: Path, dir_: Path | None, several: bool) -> Path:
     return dir_ / scenario.stem if several else dir_
 
 
+def expand(arguments: list[Path]) -> tuple[list[Path], list[str]]:
+    """Files, folders and glob patterns as the scenario files they name, with notes.
+
+    A folder stands for its ``*.yaml`` and ``*.yml`` files; a pattern the shell
+    did not expand (``'scenarios/*.yaml'``) is expanded here. Workload files
+    found that way are skipped with a note (``compare`` reads them); a file
+    named on its own is checked whatever it holds.
+    """
+    files: list[Path] = []
+    notes: list[str] = []
+    for argument in arguments:
+        text = str(argument)
+        if argument.is_dir():
+            found = sorted([*argument.glob("*.yaml"), *argument.glob("*.yml")])
+        elif not argument.exists() and glob.has_magic(text):
+            found = sorted(Path(p) for p in glob.glob(text) if Path(p).is_file())
+        else:
+            files.append(argument)
+            continue
+        if not found:
+            notes.append(f"note: {text} holds no scenario file (*.yaml, *.yml)")
+        for path in found:
+            if _is_workload(path):
+                notes.append(
+                    f"note: skipped {path}: a workload (kind: workload); `compare` reads it"
+                )
+            else:
+                files.append(path)
+    return files, notes
+
+
+def _is_workload(path: Path) -> bool:
+    try:
+        load_scenario(path)
+    except ScenarioError as exc:
+        return any(p.field == "kind" and "is a workload" in p.message for p in exc.problems)
+    return False
+
+
 def check(
     scenarios: Annotated[
         list[Path],
         typer.Argument(
-            help="One or more scenario YAML files.", metavar="SCENARIO", show_default=False
+            help="Scenario YAML files, folders of them, or glob patterns ('scenarios/*.yaml').",
+            metavar="SCENARIO",
+            show_default=False,
         ),
     ],
     dir_: Annotated[
@@ -69,14 +112,24 @@ def check(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="List the expectations that hold too.")
     ] = False,
+    strict: Annotated[
+        bool,
+        typer.Option("--strict", help="Fail (exit 1) when a scenario has no expectations."),
+    ] = False,
     store: StoreOption = None,
     run_name: RunOption = None,
 ) -> None:
     """Replay each scenario and evaluate every `expect`; print each failure with
     expected vs actual and the account's last events (exit 1 when one fails)."""
+    files, notes = expand(scenarios)
+    for note in notes:
+        err.print(note, markup=False)
+    if not files:
+        err.print("error: no scenario to check", markup=False)
+        raise typer.Exit(EXIT_BAD_INPUT)
     loaded: list[tuple[Path, LoadedScenario]] = []
     bad = False
-    for path in scenarios:
+    for path in files:
         try:
             loaded.append((path, load_scenario(path)))
         except ScenarioError as exc:
@@ -91,6 +144,8 @@ def check(
         # With several scenarios, --run NAME names each run NAME-<scenario file stem>.
         name = f"{run_name}-{path.stem}" if run_name and several else run_name
         folder = run_folder(dir_, name) if name else _run_dir(path, dir_, several)
+        if name is None and dir_ is None:
+            refuse_collision(path, folder)
         try:
             with store_errors(url):
                 info = run_scenario(path, folder, loaded=scenario, run_name=name, store=url)
@@ -100,7 +155,8 @@ def check(
         reports.append(evaluate(info, scenario))
     if junit is not None:
         write_junit(reports, junit)
-    passed = all(r.passed for r in reports)
+    empty = [r for r in reports if not r.results and not r.skipped]
+    passed = all(r.passed for r in reports) and not (strict and empty)
     if format_ is CheckFormat.json:
         typer.echo(
             json.dumps(
@@ -108,6 +164,7 @@ def check(
                     "passed": passed,
                     "expectations": sum(len(r.results) for r in reports),
                     "failures": sum(len(r.failures) for r in reports),
+                    "without_expectations": [r.file for r in empty],
                     "scenarios": [r.as_dict() for r in reports],
                 }
             )
@@ -117,7 +174,11 @@ def check(
             shown = report.results if verbose else report.failures
             for result in shown:
                 typer.echo(result.describe() if not result.passed else f"ok   {result.headline()}")
-            typer.echo(report.summary())
+            if any(report is e for e in empty):
+                verdict = "fails under --strict" if strict else "nothing was checked"
+                typer.echo(f"{report.file}: no expectations (no `expect` block): {verdict}")
+            else:
+                typer.echo(report.summary())
     raise typer.Exit(EXIT_OK if passed else EXIT_EXPECT_FAILED)
 
 

@@ -33,7 +33,14 @@ import typer
 from eventsourcing.persistence import PersistenceError
 from rich.console import Console
 
-from ledger.runs import RunInfo, RunNotFoundError, is_finished_folder, open_run
+from ledger.runs import (
+    RunCollisionError,
+    RunInfo,
+    RunNotFoundError,
+    check_default_folder,
+    is_finished_folder,
+    open_run,
+)
 from ledger.stores import STORE_ENV, StoreError, describe, normalize, postgres, scrub
 from scenarios.errors import Problem, ScenarioError
 
@@ -118,6 +125,14 @@ def print_problems(exc: ScenarioError) -> None:
     err.print(f"error: {count} problem{'s' if count != 1 else ''} found", markup=False)
     for problem in exc.problems:
         err.print(safe_text(str(problem)), markup=False)
+
+
+def refuse_collision(scenario: Path, folder: Path) -> None:
+    """Exit 2 when the default folder holds the run of another file of the same name."""
+    try:
+        check_default_folder(scenario, folder)
+    except RunCollisionError as exc:
+        raise bad_input(f"error: {exc}") from None
 
 
 def problem_json(problem: Problem) -> dict[str, Any]:

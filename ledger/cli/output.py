@@ -23,7 +23,7 @@ from ledger.application import Ledger
 from ledger.audit import IDENTITY, NOISE, event_fields, holdings
 from ledger.cli.options import safe_text
 from ledger.runs import RunInfo
-from projections import queries
+from projections import answers, queries
 
 out = Console(highlight=False, soft_wrap=True)
 
@@ -114,17 +114,70 @@ def print_mapping(data: dict[str, Any]) -> None:
 
 def print_summary(info: RunInfo) -> None:
     """The year in numbers, per account (issue: summary output of `run`)."""
-    con = queries.connect(info.duckdb_path)
-    try:
-        summaries = queries.summaries(con)
-    finally:
-        con.close()
+    summaries, extras = _summaries(info)
     stopped = f" (stopped at {info.until.isoformat()})" if info.until else ""
     title = Text(safe_text(info.name), style="bold")
     out.print(Text.assemble(title, f": {info.start.date()} to {info.end.date()}{stopped}"))
     out.print(Text(safe_text(f"run folder: {info.folder}")))
     for s in summaries:
         _print_account(s)
+        _print_answers(s, extras[s["account"]])
+
+
+def _summaries(info: RunInfo) -> tuple[list[queries.AccountSummary], dict[str, dict[str, Any]]]:
+    """The account summaries, and per account the answers of ``projections.answers``."""
+    con = queries.connect(info.duckdb_path)
+    try:
+        summaries = queries.summaries(con)
+        extras: dict[str, dict[str, Any]] = {}
+        for s in summaries:
+            account, surface = s["account"], s["surface"]
+            extras[account] = {
+                "refusals_by_rule": answers.refusals_by_rule(con, account, surface),
+            }
+            if surface == "web":
+                extras[account]["plan_credits_ran_out"] = answers.plan_run_out(con, account)
+    finally:
+        con.close()
+    return summaries, extras
+
+
+def _print_answers(s: queries.AccountSummary, extra: dict[str, Any]) -> None:
+    """When plan credits ran out in each period; every refusal by reason and rule."""
+    periods: list[answers.Period] = extra.get("plan_credits_ran_out", [])
+    if periods:
+        rows = [
+            [
+                f"{p['start'][:10]} .. {p['end'][:10] if p['end'] else 'end of window'}",
+                f"{p['granted']:,}",
+                p["ran_out"] or "never",
+            ]
+            for p in periods
+        ]
+        print_table(
+            ["billing period", "plan credits", "ran out on"],
+            rows,
+            title=f"  {s['account']}: plan credits by billing period",
+            right=(1,),
+        )
+    refusals: list[answers.Refusal] = extra["refusals_by_rule"]
+    if refusals:
+        rows = [
+            [
+                r["what"],
+                r["reason"],
+                r["rule"] or "-",
+                f"{r['count']:,}",
+                f"{r['first'][:16]} .. {r['last'][:16]}",
+            ]
+            for r in refusals
+        ]
+        print_table(
+            ["refused", "reason", "rule", "count", "first .. last"],
+            rows,
+            title=f"  {s['account']}: refusals and blocked recharges",
+            right=(3,),
+        )
 
 
 def _print_account(s: queries.AccountSummary) -> None:
@@ -181,11 +234,7 @@ def _print_account(s: queries.AccountSummary) -> None:
 
 def summary_json(info: RunInfo) -> dict[str, Any]:
     """The summary ``run`` and ``report`` print, as one JSON object."""
-    con = queries.connect(info.duckdb_path)
-    try:
-        summaries = queries.summaries(con)
-    finally:
-        con.close()
+    summaries, extras = _summaries(info)
     return {
         "run": info.run,
         "name": info.name,
@@ -194,7 +243,7 @@ def summary_json(info: RunInfo) -> dict[str, Any]:
         "start": info.start.isoformat(),
         "end": info.end.isoformat(),
         "stopped_at": info.until.isoformat() if info.until else None,
-        "accounts": [json_value(dict(s)) for s in summaries],
+        "accounts": [json_value(dict(s) | extras[s["account"]]) for s in summaries],
     }
 
 

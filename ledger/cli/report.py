@@ -22,6 +22,7 @@ from ledger.cli.options import (
     StoreOption,
     bad_input,
     open_selected_run,
+    refuse_collision,
     resolve_store,
     run_folder,
     scenario_error,
@@ -70,6 +71,8 @@ def _open_or_replay(
         for warning in loaded.warnings:
             err.print(str(warning), markup=False)
         folder = run_folder(dir_, run_name) if run_name else (dir_ or default_run_dir(target))
+        if run_name is None and dir_ is None:
+            refuse_collision(target, folder)
         with store_errors(url):
             return run_scenario(target, folder, loaded=loaded, run_name=run_name, store=url)
     except ScenarioError as exc:

@@ -43,6 +43,7 @@ def _as_dict(listing: RunListing) -> dict[str, Any]:
         "name": listing.name,
         "start": listing.start.isoformat(),
         "end": listing.end.isoformat(),
+        "stopped_at": listing.stopped_at.isoformat() if listing.stopped_at else None,
         "events": listing.events,
         "where": listing.where,
         "written_at": listing.written_at.isoformat() if listing.written_at else None,
@@ -74,7 +75,7 @@ def runs(
         [
             listing.run,
             f"{listing.events:,}",
-            f"{listing.start.date()} .. {listing.end.date()}",
+            _window(listing),
             listing.name,
             _written(listing) if url else "",
             listing.where,
@@ -89,6 +90,16 @@ def runs(
             if width
         ]
         typer.echo("  ".join(cells).rstrip())
+
+
+def _window(listing: RunListing) -> str:
+    """The window replayed; a run stopped with --until shows where it stopped."""
+    if listing.stopped_at is None:
+        return f"{listing.start.date()} .. {listing.end.date()}"
+    return (
+        f"{listing.start.date()} .. {listing.stopped_at.isoformat()} "
+        f"(stopped by --until; the scenario runs to {listing.end.date()})"
+    )
 
 
 def _written(listing: RunListing) -> str:
