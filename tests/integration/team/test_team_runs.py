@@ -42,9 +42,10 @@ def test_runs_named_side_by_side_are_listed_read_and_removed_on_both_stores(
         assert [r["run"] for r in listed] == ["q1-budget", "q2-budget"]
         assert {r["name"] for r in listed} == {"Team team"}
 
-        # Reading needs the run's name once there are several.
+        # Without --run, reading takes the most recently written run and says which.
         code, _, err = cli("balance", "studio", "--at", "2027-06-01", *store)
-        assert code == 2 and "--run" in err, err
+        assert code == 0 and "q2-budget" in err, err
+        assert "the most recently written of 2 runs" in err and "--run NAME" in err, err
         code, q1, err = cli("balance", "studio", "--at", "2027-06-01", "--run", "q1-budget", *store)
         assert code == 0, err
 
