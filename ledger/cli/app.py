@@ -81,10 +81,6 @@ DirOption = Annotated[
 ]
 
 
-def _instant_option(name: str, what: str) -> Any:
-    return typer.Option(name, metavar="INSTANT", help=f"{what} ({conventions.INSTANT_HELP}).")
-
-
 def _show_version(value: bool) -> None:
     if value:
         typer.echo(f"credit-ledger {conventions.version()}")
@@ -139,7 +135,8 @@ def run(
     scenario: Annotated[Path, typer.Argument(help="The scenario YAML file.")],
     dir_: DirOption = None,
     until: Annotated[
-        str | None, _instant_option("--until", "Stop the simulated clock at this instant")
+        str | None,
+        conventions.instant_option("--until", "Stop the simulated clock at this instant"),
     ] = None,
     per_task: Annotated[
         bool, typer.Option("--per-task", help="Record every task as its own event (slow).")
@@ -268,7 +265,7 @@ def validate(
 @app.command()
 def balance(
     account: Annotated[str, typer.Argument(help="A workspace or organization id.")],
-    at: Annotated[str, _instant_option("--at", "The instant")],
+    at: Annotated[str, conventions.instant_option("--at", "The instant")],
     dir_: DirOption = None,
     format_: Annotated[TableFormat, typer.Option("--format")] = TableFormat.table,
     store: StoreOption = None,
@@ -307,8 +304,10 @@ def balance(
 @app.command()
 def events(
     account: Annotated[str, typer.Argument(help="A workspace or organization id.")],
-    since: Annotated[str | None, _instant_option("--since", "From this instant")] = None,
-    until: Annotated[str | None, _instant_option("--until", "Up to this instant")] = None,
+    since: Annotated[str | None, conventions.instant_option("--since", "From this instant")] = None,
+    until: Annotated[
+        str | None, conventions.instant_option("--until", "Up to this instant")
+    ] = None,
     dir_: DirOption = None,
     format_: Annotated[
         ListFormat,

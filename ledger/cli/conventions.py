@@ -29,6 +29,16 @@ DISTRIBUTION = "runway-credit-ledger"
 INSTANT_HELP = "2027-03-01 or 2027-03-01T10:00, UTC"
 
 
+def instant_option(name: str, what: str) -> Any:
+    """An option that takes an instant: ``INSTANT`` in --help, with the format shown.
+
+    Every command's instant options use it (a test walks them all)::
+
+        at: Annotated[str, instant_option("--at", "The instant")]
+    """
+    return typer.Option(name, metavar="INSTANT", help=f"{what} ({INSTANT_HELP}).")
+
+
 def version() -> str:
     """The installed distribution's version."""
     return metadata.version(DISTRIBUTION)
