@@ -7,6 +7,7 @@ inside an entry the schema rejected and when the header itself is wrong.
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -127,3 +128,17 @@ organizations:
         load_scenario_text(text, filename="x.yaml")
     found = [(p.line, p.field, p.rule) for p in caught.value.problems]
     assert found == [(4, "end", None), (8, "organizations[0].events[0].buy", "A01")]
+
+
+def test_the_json_of_validate_holds_every_problem(tmp_path: Path) -> None:
+    path = tmp_path / "ten.yaml"
+    path.write_text(TEN_MISTAKES, encoding="utf-8")
+    result = CliRunner().invoke(app, ["validate", str(path), "--format", "json"])
+    assert result.exit_code == 2
+    data = json.loads(result.stdout)
+    assert data["valid"] is False
+    assert [(p["line"], p["field"]) for p in data["problems"]] == [
+        (line, field) for line, field, _ in EXPECTED
+    ]
+    assert [p["rule"] for p in data["problems"] if p["rule"]] == ["W07", "W10", "A04", "A01"]
+    assert [p["severity"] for p in data["problems"]].count("warning") == 1
