@@ -14,6 +14,7 @@ import json
 import re
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from decimal import Decimal
 from html.parser import HTMLParser
 from pathlib import Path
 
@@ -398,3 +399,45 @@ def test_bad_input_exits_2(workdir: Path, cli: CliRunner, args: list[str], messa
     assert code == 2
     assert message in err
     assert out == ""
+
+
+def test_seat_changes_are_on_their_own_lane(studio: Reported) -> None:
+    # W04: gus is added on Jun 1 (7 editors) and removed on Sep 1 (6 editors), each with
+    # its prorated charge or credit in the tooltip; the monthly table shows the change.
+    balance = studio.page.by_id("balance-studio")
+    seats = balance.find_all("path", "seat")
+    assert [(s.attrs["data-at"][:10], s.attrs["data-seats"]) for s in seats] == [
+        ("2027-06-01", "7"),
+        ("2027-09-01", "6"),
+    ]
+    assert "editor gus added: 7 editors" in seats[0].tooltip() and "(W04)" in seats[0].tooltip()
+    assert "credited for the unused seat time (W04)" in seats[1].tooltip()
+    labels = [t.text for t in balance.find_all("text", "change-label")]
+    assert "7 editors (+1)" in labels and "6 editors (−1)" in labels
+    rows = {
+        r.attrs["data-month"]: [c.text for c in r.children if c.tag in ("th", "td")]
+        for r in studio.page.by_id("monthly-studio").find_all("tr")
+        if "data-month" in r.attrs
+    }
+    assert rows["2027-06"][2] == "7 (+1)" and rows["2027-09"][2] == "6 (−1)"
+    assert rows["2027-04"][1] == "pro → unlimited"
+
+
+def test_accrual_spreads_plan_payments_and_keeps_every_dollar(studio: Reported) -> None:
+    again = report_in(studio.folder, "runs/studio-pro-unlimited", "--basis", "accrual")
+    spend = again.page.by_id("spend-studio")
+    radios = {i.attrs["value"]: "checked" in i.attrs for i in spend.find_all("input")}
+    assert radios == {"cash": False, "accrual": True}
+    cash = spend.find_all("div", "cash")[0].find_all("g", "bar")
+    accrual = spend.find_all("div", "accrual")[0].find_all("g", "bar")
+    total_cash = sum(Decimal(b.attrs["data-usd"]) for b in cash)
+    total_accrual = sum(Decimal(b.attrs["data-usd"]) for b in accrual)
+    assert total_cash == Decimal("6053.50")
+    # The December renewal (Dec 4) pays for Dec 4 - Jan 4: its January part is deferred.
+    note = "".join(e.text for e in spend.find_all("p", "note"))
+    deferred = Decimal(re.search(r"\$([\d,.]+) paid in the window", note)[1].replace(",", ""))
+    assert total_accrual + deferred == total_cash
+    assert Decimal(0) < deferred < Decimal("590")
+    # January on accrual: the $210 subscription (Jan 4 09:00 to Feb 4 09:00) counts for its
+    # January days only, the $50 bought on Jan 4 in full.
+    assert Decimal(accrual[0].attrs["data-usd"]) < Decimal(cash[0].attrs["data-usd"])
