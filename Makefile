@@ -17,11 +17,11 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	@# The distribution was called credit-ledger before (a name PyPI gives to another project).
 	$(BIN)/python -m pip uninstall --quiet --yes credit-ledger 2>/dev/null || true
-	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,browser,notebook]'
+	$(BIN)/python -m pip install --quiet -e '.[dev,postgres,browser,notebook,cluster]'
 	@touch $(STAMP)
 
 .PHONY: install
-install: $(STAMP) ## Create .venv from nothing and install the project with its dev, postgres, browser and notebook dependencies
+install: $(STAMP) ## Create .venv from nothing and install the project with its dev, postgres, browser, notebook and cluster (Dask) dependencies
 
 .PHONY: demo
 demo: $(STAMP) ## Replay a bundled example scenario and print its summary

@@ -32,6 +32,7 @@ from ledger import runfolder, stores
 from ledger.application import Ledger
 from ledger.domain.time import utc
 from projections.projector import Projector
+from scenarios.draws import Draws
 from scenarios.engine import ReplayOptions, ReplayStats, replay
 from scenarios.loader import LoadedScenario, load_scenario
 
@@ -130,10 +131,12 @@ def run_scenario(
     project: bool = True,
     run_name: str | None = None,
     store: str | None = None,
+    draws: Draws | None = None,
 ) -> RunInfo:
     """Validate, replay and project a scenario into ``run_dir``; replace it atomically.
 
     ``store``: None for the folder's own SQLite file, or a team store's URL.
+    ``draws``: a forecast sample's draws (``forecast --sample K``); None: typical values.
     Raises ``ScenarioError`` (nothing written) for bad input, ``RunBusyError``
     (nothing written) when another writer is writing the same run.
     """
@@ -161,7 +164,7 @@ def run_scenario(
             ledger,
             file=loaded.path,
             line_of=loaded.line_of,
-            options=ReplayOptions(until=until, per_task=per_task, progress=progress),
+            options=ReplayOptions(until=until, per_task=per_task, progress=progress, draws=draws),
         )
         ledger.close()
         runfolder.checkpoint("replayed")  # mid-build: the kill tests stop here too

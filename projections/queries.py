@@ -56,12 +56,16 @@ def install_macros(conn: duckdb.DuckDBPyConnection) -> None:
 
     The projector stores the macro in the file, so this does nothing on a
     current file; on a file without it (another schema version), it defines
-    a temporary one, which a read-only connection allows.
+    a temporary one, which a read-only connection allows. A file without the
+    run tables (a forecast folder's) has nothing for it to read: none then.
     """
     row = conn.execute(
         "SELECT count(*) FROM duckdb_functions() WHERE function_name = 'balance_at'"
     ).fetchall()  # fetched to the end: nothing left pending on the caller's connection
-    if not row or row[0][0] == 0:
+    tables = conn.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'accounts'"
+    ).fetchall()
+    if (not row or row[0][0] == 0) and tables and tables[0][0] > 0:
         for macro in schema.MACROS:
             conn.execute(macro.replace("CREATE OR REPLACE MACRO", "CREATE OR REPLACE TEMP MACRO"))
 

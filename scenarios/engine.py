@@ -36,6 +36,7 @@ from ledger.domain.time import HOUR_US, SECOND_US, from_us, next_hour_us, to_us
 from ledger.domain.types import GenerationMode, Plan, Surface, Tier
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.models import ApiModel, DurationError, PriceBook, PricingError, WebModel
+from scenarios.draws import Draws
 from scenarios.errors import DataPath, Problem, ScenarioError, format_path
 from scenarios.schedule import Occurrence, account_actions, usage_occurrences
 from scenarios.schema import Organization, Scenario, UsageLine, Workspace
@@ -101,6 +102,7 @@ class ReplayOptions:
     until: datetime | None = None  # stop the simulated clock here (inclusive)
     per_task: bool = False  # hand tasks to the aggregates one by one
     progress: Callable[[datetime], None] | None = None
+    draws: Draws | None = None  # a forecast sample's draws (None: typical values)
 
 
 @dataclass(slots=True)
@@ -207,8 +209,9 @@ class Replay:
         self.stop_us = min(end_us - 1, to_us(until)) if until is not None else end_us - 1
         self.end_us = end_us
         self.stats = ReplayStats()
-        self._costs: dict[tuple[int, int], TaskSpec] = {}
+        self._costs: dict[tuple[int, int, int | None], TaskSpec] = {}
         self.accounts: list[_Account] = []
+        self.draws = self.options.draws or Draws()
 
     # ------------------------------------------------------------- setup
 
@@ -222,7 +225,13 @@ class Replay:
         ]
         for order, (section, index, spec, surface, opened) in enumerate(specs):
             account = _Account(order, spec, surface)
-            account.usage = usage_occurrences(spec.usage, sc.start, sc.end, not_before=opened)
+            account.usage = usage_occurrences(
+                spec.usage,
+                sc.start,
+                sc.end,
+                not_before=opened,
+                quantities=self.draws.quantities(spec.id, sc.start),
+            )
             account.push(to_us(opened), Rank.OPEN, 0, Kind.OPEN, (section, index))
             self._push_actions(account, (section, index))
             self._pull_occurrence(account)
@@ -230,6 +239,8 @@ class Replay:
 
     def _push_actions(self, account: _Account, path: DataPath) -> None:
         for at, position, action in account_actions(account.spec):
+            if not self.draws.happens(account.spec.id, position, action.probability):
+                continue
             rank = Rank.PURCHASE if hasattr(action, "buy") else Rank.PLAN_CHANGE
             account.push(
                 to_us(at), rank, position, Kind.ACTION, ((*path, "events", position), action)
@@ -479,11 +490,11 @@ class Replay:
     # ------------------------------------------------------------- usage
 
     def _task_spec(self, account: _Account, cursor: _Cursor) -> TaskSpec:
-        cache_key = (account.order, cursor.line_index)
+        cache_key = (account.order, cursor.line_index, cursor.occurrence.seconds)
         spec = self._costs.get(cache_key)
         if spec is None:
             line = cursor.line
-            usage = line.task_usage()
+            usage = line.task_usage(cursor.occurrence.seconds)
             model: WebModel | ApiModel
             kind = "workspaces" if account.surface is Surface.WEB else "organizations"
             index = self._spec_index(account)

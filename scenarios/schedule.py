@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import heapq
 import itertools
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
@@ -20,6 +20,7 @@ from dateutil.relativedelta import relativedelta
 from dateutil.rrule import DAILY, FR, MO, TH, TU, WE, WEEKLY, rrule, rruleset, rrulestr
 
 from scenarios.schema import Account, Event, Every, UsageLine
+from scenarios.uncertain import grown
 
 _MICROSECOND = timedelta(microseconds=1)
 _NO_SPACING = timedelta(0)
@@ -32,10 +33,31 @@ class Occurrence:
     first_at: datetime
     interval: timedelta
     count: int
+    seconds: int | None = None  # a drawn `seconds` (forecast), else the line's own
 
     def instants(self) -> Iterator[datetime]:
         for i in range(self.count):
             yield self.first_at + i * self.interval
+
+
+# The tasks and seconds of one schedule hit: (line index, line, hit instant) -> (count, seconds).
+Quantities = Callable[[int, UsageLine, datetime], tuple[int, int | None]]
+
+
+def typical_quantities(anchor: datetime) -> Quantities:
+    """No draws: the line's count (a distribution's typical value), grown from ``anchor``."""
+
+    def quantities(_index: int, line: UsageLine, instant: datetime) -> tuple[int, int | None]:
+        return grown(
+            int(line.count), line.growth, months_since(line.from_ or anchor, instant)
+        ), None
+
+    return quantities
+
+
+def months_since(anchor: datetime, instant: datetime) -> int:
+    """Whole calendar months from ``anchor``'s month to ``instant``'s (growth steps)."""
+    return (instant.year - anchor.year) * 12 + instant.month - anchor.month
 
 
 def occurrences(
@@ -44,6 +66,7 @@ def occurrences(
     end: datetime,
     *,
     not_before: datetime | None = None,
+    quantities: Callable[[UsageLine, datetime], tuple[int, int | None]] | None = None,
 ) -> Iterator[Occurrence]:
     """The occurrences of ``line`` whose first task falls in [max(start, from), min(end, until)).
 
@@ -51,15 +74,22 @@ def occurrences(
     phase from ``from`` (or ``start``): the weekday of ``every: week``, the
     day of month of ``every: month``, the DTSTART of an rrule. ``not_before``
     (an account's opening) drops earlier occurrences without moving that phase.
+    ``quantities`` gives each hit's count and seconds (default: the line's
+    typical count, grown); a hit with no tasks is no occurrence.
     """
     low = max(start, line.from_ or start, not_before or start)
     high = min(end, line.until or end)
+    typical = typical_quantities(start)
     for instant in _schedule(line, line.from_ or start):
-        first_at, interval = _spread(line, instant)
+        first_at, _ = _spread(line, instant, 1)
         if first_at >= high:
             return
-        if first_at >= low:
-            yield Occurrence(first_at, interval, line.count)
+        if first_at < low:
+            continue
+        count, seconds = quantities(line, instant) if quantities else typical(0, line, instant)
+        if count > 0:
+            first_at, interval = _spread(line, instant, count)
+            yield Occurrence(first_at, interval, count, seconds)
 
 
 def usage_occurrences(
@@ -68,13 +98,27 @@ def usage_occurrences(
     end: datetime,
     *,
     not_before: datetime | None = None,
+    quantities: Quantities | None = None,
 ) -> Iterator[tuple[Occurrence, int, UsageLine]]:
     """All lines' occurrences merged in time order, ties in file order (S04)."""
+    per_line = quantities or typical_quantities(start)
     streams = [
-        _tagged(index, line, occurrences(line, start, end, not_before=not_before))
+        _tagged(
+            index,
+            line,
+            occurrences(
+                line, start, end, not_before=not_before, quantities=_bound(per_line, index)
+            ),
+        )
         for index, line in enumerate(lines)
     ]
     return heapq.merge(*streams, key=lambda item: (item[0].first_at, item[1]))
+
+
+def _bound(
+    quantities: Quantities, index: int
+) -> Callable[[UsageLine, datetime], tuple[int, int | None]]:
+    return lambda line, instant: quantities(index, line, instant)
 
 
 def _tagged(
@@ -131,7 +175,7 @@ def _schedule(line: UsageLine, anchor: datetime) -> Iterator[datetime]:
     return iter(rrule(DAILY, dtstart=first))
 
 
-def _spread(line: UsageLine, instant: datetime) -> tuple[datetime, timedelta]:
+def _spread(line: UsageLine, instant: datetime, count: int) -> tuple[datetime, timedelta]:
     """First task and spacing: all at ``instant``, or evenly over ``between`` of its day."""
     if line.between is None:
         return instant, _NO_SPACING
@@ -139,7 +183,7 @@ def _spread(line: UsageLine, instant: datetime) -> tuple[datetime, timedelta]:
     first_at = datetime.combine(day, line.between[0], UTC)
     window = datetime.combine(day, line.between[1], UTC) - first_at
     # Whole microseconds, floor: task i stays strictly before the window's end.
-    return first_at, (window // _MICROSECOND // line.count) * _MICROSECOND
+    return first_at, (window // _MICROSECOND // count) * _MICROSECOND
 
 
 def _as_utc(instant: datetime) -> datetime:

@@ -44,6 +44,7 @@ from ledger.domain.types import (
     TierUpgradePolicy,
 )
 from ledger.pricing.models import Usage
+from scenarios import uncertain
 
 DEFAULT_PRICE_BOOK = "runway-2026-05"
 
@@ -100,6 +101,56 @@ ClockTime: TypeAlias = Annotated[
     time,
     PlainValidator(_to_clock),
     WithJsonSchema({"type": "string", "pattern": r"^([01]?[0-9]|2[0-3]):[0-5][0-9]$"}),
+]
+
+_DISTRIBUTION_JSON: dict[str, Any] = {
+    "anyOf": [
+        {"type": "integer", "minimum": 1},
+        {
+            "type": "object",
+            "description": "A distribution (docs/forecasting.md): exactly one of "
+            + ", ".join(uncertain.KINDS),
+            "minProperties": 1,
+            "maxProperties": 1,
+            "properties": {
+                "fixed": {"type": "integer", "minimum": 0},
+                "uniform": {
+                    "type": "array",
+                    "items": {"type": "integer"},
+                    "minItems": 2,
+                    "maxItems": 2,
+                },
+                "poisson": {"type": "number", "minimum": 0},
+                "normal": {
+                    "type": "object",
+                    "properties": {
+                        "mean": {"type": "number"},
+                        "sd": {"type": "number", "minimum": 0},
+                    },
+                    "required": ["mean", "sd"],
+                    "additionalProperties": False,
+                },
+                "choice": {
+                    "type": "object",
+                    "additionalProperties": {"type": "number", "minimum": 0},
+                },
+            },
+            "additionalProperties": False,
+        },
+    ]
+}
+
+# A usage line's task count and seconds: a whole number, or a distribution whose
+# typical value stands for it outside `forecast` (scenarios.uncertain).
+TaskCount: TypeAlias = Annotated[
+    int,
+    PlainValidator(lambda v: uncertain.parse(v, "count", 0)),
+    WithJsonSchema(_DISTRIBUTION_JSON),
+]
+Seconds: TypeAlias = Annotated[
+    int,
+    PlainValidator(lambda v: uncertain.parse(v, "seconds", 1)),
+    WithJsonSchema(_DISTRIBUTION_JSON),
 ]
 
 Credits: TypeAlias = Annotated[int, Field(ge=0)]  # S02: whole credits, never float
@@ -172,12 +223,12 @@ class UsageLine(_Frozen):
     time: ClockTime | None = Field(None, description='Time of day of a recurrence, "HH:MM".')
     from_: UtcDatetime | None = Field(None, alias="from", description="Inclusive bound.")
     until: UtcDatetime | None = Field(None, description="Exclusive bound.")
-    count: int = Field(1, ge=1, description="Tasks per occurrence.")
+    count: TaskCount = Field(1, description="Tasks per occurrence: a number or a distribution.")
     between: tuple[ClockTime, ClockTime] | None = Field(
         None, description="Spread the tasks evenly over this part of the day."
     )
     model: Name
-    seconds: int | None = Field(None, ge=1)
+    seconds: Seconds | None = Field(None, description="A number or a distribution.")
     characters: int | None = Field(None, ge=1)
     resolution: str | None = None
     quality: str | None = None
@@ -190,6 +241,13 @@ class UsageLine(_Frozen):
     )
     label: str | None = None
     key: str | None = Field(None, description="The API key that submits the tasks (API only).")
+    growth: Decimal | None = Field(
+        None,
+        gt=-1,
+        le=10,
+        description="Monthly growth of count, compounded: 0.05 is +5 % a month from the "
+        "line's first month (from, or the start).",
+    )
 
     @model_validator(mode="after")
     def _exactly_one_schedule(self) -> UsageLine:
@@ -201,10 +259,15 @@ class UsageLine(_Frozen):
             )
         return self
 
-    def task_usage(self) -> Usage:
-        """What one task asks the price book for (W09, A02)."""
+    @property
+    def uncertain(self) -> bool:
+        """Whether count or seconds is a distribution (a fixed one is certain)."""
+        return uncertain.is_uncertain(self.count) or uncertain.is_uncertain(self.seconds)
+
+    def task_usage(self, seconds: int | None = None) -> Usage:
+        """What one task asks the price book for (W09, A02); ``seconds``: a drawn value."""
         return Usage(
-            seconds=self.seconds,
+            seconds=int(self.seconds) if seconds is None and self.seconds is not None else seconds,
             characters=self.characters,
             resolution=self.resolution,
             quality=self.quality,
@@ -218,6 +281,13 @@ class UsageLine(_Frozen):
 
 class _Action(_Frozen):
     at: UtcDatetime
+    probability: float = Field(
+        1.0,
+        ge=0,
+        le=1,
+        description="Chance the event happens in a forecast sample; plain runs keep it at 0.5 "
+        "or more.",
+    )
 
 
 class Buy(_Action):

@@ -11,7 +11,7 @@ run's month is its timestamp's month.
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
@@ -140,6 +140,13 @@ def measure(
     ledger: Ledger, name: str, surface: Surface, start: datetime, end: datetime
 ) -> AccountFigures:
     """Fold one account's events into its figures, month by month over [start, end)."""
+    return measure_events(account_events(ledger, name, surface), name, surface, start, end)
+
+
+def measure_events(
+    events: Iterable[Any], name: str, surface: Surface, start: datetime, end: datetime
+) -> AccountFigures:
+    """``measure`` over events already in memory (a forecast sample keeps no store)."""
     figures = AccountFigures(account=name, surface=surface)
     months = {key: MonthFigures(key) for key in window_months(start, end)}
     order = list(months)
@@ -152,7 +159,7 @@ def measure(
             _close(months[order[position]], aggregate)
             position += 1
 
-    for event in account_events(ledger, name, surface):
+    for event in events:
         key = month_key(event.timestamp)
         close_until(key)
         aggregate = event.mutate(aggregate)
