@@ -24,6 +24,7 @@ from ledger.forecast.executors import CLUSTER_ENV, ExecutorError, run_samples
 from ledger.forecast.results import FIGURES, Forecast, forecast
 from ledger.forecast.sample import ForecastJob, sample_seed
 from ledger.forecast.store import default_forecast_dir, write_forecast
+from ledger.report.fan import render_forecast
 from ledger.runs import run_scenario
 from scenarios.draws import Draws
 from scenarios.errors import ScenarioError
@@ -92,6 +93,12 @@ def forecast_command(
         ),
     ] = None,
     format_: Annotated[str, typer.Option("--format", help="table or json")] = "table",
+    html: Annotated[
+        Path | None,
+        typer.Option(
+            "--html", metavar="FILE", help="Also write the fan-chart report to FILE (HTML)."
+        ),
+    ] = None,
 ) -> None:
     """Replay N samples of a scenario's uncertain inputs; P10/P50/P90 per account and month."""
     if format_ not in {"table", "json"}:
@@ -117,6 +124,9 @@ def forecast_command(
         raise bad_input(f"error: {exc}") from None
     result = forecast(job, loaded.path, summaries)
     folder = write_forecast(result, dir_ or default_forecast_dir(scenario))
+    if html is not None:
+        html.parent.mkdir(parents=True, exist_ok=True)
+        html.write_text(render_forecast(result), encoding="utf-8")
     elapsed = time.monotonic() - started
     if format_ == "json":
         typer.echo(json.dumps(result.as_dict(), indent=2))
@@ -126,6 +136,8 @@ def forecast_command(
     typer.echo("")
     typer.echo(f"forecast folder: {folder} (tables forecast_samples, forecast_outcomes, ")
     typer.echo("  view forecast_quantiles: credit-ledger sql ... --dir " + str(folder) + ")")
+    if html is not None:
+        typer.echo(f"fan charts written to {html}")
     err.print(f"{samples:,} samples in {elapsed:.1f} s", markup=False)
 
 
