@@ -17,11 +17,13 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.cli.options import scenario_error
+from ledger.cli.options import bad_input, scenario_error
 from ledger.decide.breakeven import BreakEvenReport, Switch, breakeven
 from ledger.decide.chart import render_html
 from ledger.decide.compare import RouteResult, compare, months_in
 from ledger.decide.diff import AccountDiff, Change, DiffReport, diff
+from ledger.forecast.executors import CLUSTER_ENV, ExecutorError, run_samples
+from ledger.forecast.routes import CompareJob, compare_chunk, route_odds
 from scenarios.errors import ScenarioError
 from scenarios.loader import LoadedWorkload, load_scenario, load_workload
 
@@ -63,6 +65,33 @@ def compare_command(
             help="Include Unlimited routes that run eligible models in Explore Mode.",
         ),
     ] = True,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            "--samples",
+            min=1,
+            max=100_000,
+            help="Replay N samples of the workload's uncertain inputs: the chance each route "
+            "is the cheapest, its P50/P90 cost.",
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", help="With --samples: the seed (default: the workload's)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option("--workers", min=1, help="With --samples: local worker processes."),
+    ] = None,
+    cluster: Annotated[
+        str | None,
+        typer.Option(
+            "--cluster",
+            envvar=CLUSTER_ENV,
+            metavar="tcp://HOST:8786",
+            help="With --samples: run them on this Dask distributed scheduler.",
+        ),
+    ] = None,
 ) -> None:
     """Replay a workload on every web plan and on the API: cheapest route that carries first."""
     try:
@@ -71,6 +100,9 @@ def compare_command(
         raise scenario_error(exc) from None
     for warning in loaded.warnings:
         typer.echo(str(warning), err=True)
+    if samples is not None:
+        _sampled_compare(loaded, samples, seed, workers, cluster, explore, format_)
+        return
     try:
         ranked = compare(loaded.workload, loaded.price_book, explore=explore)
         report = (
@@ -89,6 +121,61 @@ def compare_command(
         typer.echo(line)
     if html is not None:
         typer.echo(f"chart written to {html}")
+
+
+def _sampled_compare(
+    loaded: LoadedWorkload,
+    samples: int,
+    seed: int | None,
+    workers: int | None,
+    cluster: str | None,
+    explore: bool,
+    format_: OutputFormat,
+) -> None:
+    job = CompareJob(
+        loaded.workload,
+        loaded.price_book,
+        loaded.workload.seed if seed is None else seed,
+        explore,
+    )
+    try:
+        results = run_samples(
+            job, range(samples), workers=workers, cluster=cluster, task=compare_chunk
+        )
+    except ScenarioError as exc:
+        raise scenario_error(exc) from None
+    except ExecutorError as exc:
+        raise bad_input(f"error: {exc}") from None
+    odds = route_odds(job, results)
+    if format_ is OutputFormat.json:
+        typer.echo(json.dumps(odds, indent=2, default=str))
+        return
+    typer.echo(
+        f"{odds['workload']}: {samples:,} samples, seed {odds['seed']}, "
+        f"{odds['start'][:10]} to {odds['end'][:10]}"
+    )
+    header = ("route", "cheapest", "carries", "P10 $", "P50 $", "P90 $", "mean $")
+    rows = [
+        (
+            r["route"],
+            f"{float(r['cheapest']):.1%}",
+            f"{float(r['carries']):.1%}",
+            *(f"{r[k]:,.2f}" for k in ("usd_p10", "usd_p50", "usd_p90", "usd_mean")),
+        )
+        for r in odds["routes"]
+    ]
+    widths = [max(len(h), *(len(row[i]) for row in rows)) for i, h in enumerate(header)]
+    for row in (header, *rows):
+        typer.echo(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(row, widths, strict=True))
+            )
+        )
+    typer.echo(
+        f"no route carries the workload in {float(odds['no_route_carries']):.1%} of samples; "
+        "costs are each route's dollars over the window"
+    )
 
 
 def compare_json(

@@ -22,7 +22,7 @@ from ledger.cli import output
 from ledger.cli.options import bad_input, scenario_error
 from ledger.forecast.executors import CLUSTER_ENV, ExecutorError, run_samples
 from ledger.forecast.results import FIGURES, Forecast, forecast
-from ledger.forecast.sample import ForecastJob, sample_seed
+from ledger.forecast.sample import ForecastJob, SampleSummary, sample_seed
 from ledger.forecast.store import default_forecast_dir, write_forecast
 from ledger.report.fan import render_forecast
 from ledger.runs import run_scenario
@@ -115,7 +115,7 @@ def forecast_command(
     started = time.monotonic()
     try:
         with _progress(samples) as tick:
-            summaries = run_samples(
+            summaries: list[SampleSummary] = run_samples(
                 job, range(samples), workers=workers, cluster=cluster, progress=tick
             )
     except ScenarioError as exc:

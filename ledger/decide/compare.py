@@ -45,7 +45,8 @@ from ledger.decide.measure import AccountFigures, measure
 from ledger.domain.time import to_us
 from ledger.domain.types import Billing, GenerationMode, Plan, RefusalReason, Surface, Tier
 from ledger.pricing.models import PriceBook
-from scenarios.engine import replay
+from scenarios.draws import Draws
+from scenarios.engine import ReplayOptions, replay
 from scenarios.schema import (
     Autobill,
     Buy,
@@ -169,17 +170,25 @@ def rank(results: Iterable[RouteResult]) -> list[RouteResult]:
     return [result for _, result in ordered]
 
 
-def compare(workload: Workload, book: PriceBook, *, explore: bool = True) -> list[RouteResult]:
-    """Replay ``workload`` on every route (``book`` has the workload's overrides applied)."""
+def compare(
+    workload: Workload, book: PriceBook, *, explore: bool = True, draws: Draws | None = None
+) -> list[RouteResult]:
+    """Replay ``workload`` on every route (``book`` has the workload's overrides applied).
+
+    ``draws``: one forecast sample's draws of the workload's uncertain inputs
+    (``compare --samples``); None replays their typical values.
+    """
     return rank(
-        evaluate(route, workload, book) for route in routes(workload, book, explore=explore)
+        evaluate(route, workload, book, draws) for route in routes(workload, book, explore=explore)
     )
 
 
-def evaluate(route: Route, workload: Workload, book: PriceBook) -> RouteResult:
+def evaluate(
+    route: Route, workload: Workload, book: PriceBook, draws: Draws | None = None
+) -> RouteResult:
     if route.surface is Surface.API:
-        return _api_route(route, workload, book)
-    return _web_route(route, workload, book)
+        return _api_route(route, workload, book, draws)
+    return _web_route(route, workload, book, draws)
 
 
 # ------------------------------------------------------------------ helpers
@@ -240,10 +249,12 @@ def _scenario(workload: Workload, route: Route, account: Workspace | Organizatio
     )
 
 
-def _replay(scenario: Scenario, book: PriceBook, surface: Surface) -> AccountFigures:
+def _replay(
+    scenario: Scenario, book: PriceBook, surface: Surface, draws: Draws | None = None
+) -> AccountFigures:
     ledger = Ledger("memory", run="compare")
     try:
-        replay(scenario, book, ledger)
+        replay(scenario, book, ledger, options=ReplayOptions(draws=draws))
         return measure(ledger, ACCOUNT, surface, scenario.start, scenario.end)
     finally:
         ledger.close()
@@ -298,7 +309,9 @@ def _result(
 # ------------------------------------------------------------------ web routes
 
 
-def _web_route(route: Route, workload: Workload, book: PriceBook) -> RouteResult:
+def _web_route(
+    route: Route, workload: Workload, book: PriceBook, draws: Draws | None = None
+) -> RouteResult:
     assert route.plan is not None and route.billing is not None
     spec = book.plan(route.plan)
     name = route.plan.value.capitalize()
@@ -321,7 +334,7 @@ def _web_route(route: Route, workload: Workload, book: PriceBook) -> RouteResult
             events=[Buy(at=at, buy=credits) for at, credits in buys],
             usage=lines,
         )
-        return _replay(_scenario(workload, route, workspace), book, Surface.WEB)
+        return _replay(_scenario(workload, route, workspace), book, Surface.WEB, draws)
 
     notes: list[str] = []
     if route.explore:
@@ -468,7 +481,9 @@ def _next_rung(amount: int) -> int:
         magnitude *= 10
 
 
-def _api_route(route: Route, workload: Workload, book: PriceBook) -> RouteResult:
+def _api_route(
+    route: Route, workload: Workload, book: PriceBook, draws: Draws | None = None
+) -> RouteResult:
     lines, missing = _lines_for(route, workload, book)
     need: Demand = demand(lines, Surface.API, book, workload.start, workload.end)
     unit = book.api.min_purchase_credits
@@ -489,7 +504,7 @@ def _api_route(route: Route, workload: Workload, book: PriceBook) -> RouteResult
             events=[Buy(at=workload.start, buy=c) for c in ramp_purchases(book, ramp_to)],
             usage=lines,
         )
-        return _replay(_scenario(workload, route, organization), book, Surface.API)
+        return _replay(_scenario(workload, route, organization), book, Surface.API, draws)
 
     figures = run(ramp, amount)
     for _ in range(MAX_API_TRIES):

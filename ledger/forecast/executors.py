@@ -22,15 +22,27 @@ import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from ledger.forecast.sample import ForecastJob, SampleSummary, run_chunk
+from ledger.forecast.sample import run_chunk
 
 CLUSTER_ENV = "CREDIT_LEDGER_CLUSTER"
 RETRIES = 2
 CHUNKS_PER_WORKER = 4  # smaller chunks balance uneven workers; bigger ones cost less to ship
 
 Progress = Callable[[int, int], None]  # (samples done, samples in all)
+J = TypeVar("J")
+R = TypeVar("R", bound="Numbered")
+
+
+class Numbered(Protocol):
+    @property
+    def sample(self) -> int: ...
+
+
+# A chunk task: the job and some sample numbers -> one result per sample. A
+# module-level function, so it pickles by name to local processes and Dask workers.
+Task = Callable[[J, Sequence[int]], list[R]]
 
 
 class ExecutorError(RuntimeError):
@@ -50,51 +62,54 @@ def chunks(samples: Sequence[int], workers: int) -> list[list[int]]:
 
 
 def run_samples(
-    job: ForecastJob,
+    job: J,
     samples: Sequence[int],
     *,
     workers: int | None = None,
     cluster: str | None = None,
     progress: Progress | None = None,
-) -> list[SampleSummary]:
-    """Every sample's summary, sorted by sample number."""
+    task: Task[J, R] = run_chunk,  # type: ignore[assignment]
+) -> list[R]:
+    """Every sample's result (``task`` of the job), sorted by sample number."""
+    found: list[R]
     if cluster:
-        found = _on_dask(job, samples, cluster, progress)
+        found = _on_dask(task, job, samples, cluster, progress)
     elif (workers or default_workers()) <= 1 or len(samples) <= 1:
         found = []
         for k in samples:
-            found += run_chunk(job, [k])
+            found += task(job, [k])
             if progress is not None:
                 progress(len(found), len(samples))
     else:
-        found = _on_processes(job, samples, workers or default_workers(), progress)
+        found = _on_processes(task, job, samples, workers or default_workers(), progress)
     return sorted(found, key=lambda s: s.sample)
 
 
 # ------------------------------------------------------------ local processes
 
-_JOB: ForecastJob | None = None
+_JOB: tuple[Any, Any] | None = None  # (task, job) of this worker process
 
 
-def _init_worker(job: ForecastJob) -> None:
+def _init_worker(task: Any, job: Any) -> None:
     global _JOB  # noqa: PLW0603 - a worker process holds one job, set once at its start
-    _JOB = job
+    _JOB = (task, job)
 
 
-def _chunk_in_worker(samples: list[int]) -> list[SampleSummary]:
+def _chunk_in_worker(samples: list[int]) -> list[Any]:
     assert _JOB is not None
-    return run_chunk(_JOB, samples)
+    task, job = _JOB
+    return list(task(job, samples))
 
 
 def _on_processes(
-    job: ForecastJob, samples: Sequence[int], workers: int, progress: Progress | None
-) -> list[SampleSummary]:
+    task: Task[J, R], job: J, samples: Sequence[int], workers: int, progress: Progress | None
+) -> list[R]:
     context = multiprocessing.get_context("fork" if os.name == "posix" else "spawn")
-    found: list[SampleSummary] = []
+    found: list[R] = []
     with ProcessPoolExecutor(
-        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(job,)
+        max_workers=workers, mp_context=context, initializer=_init_worker, initargs=(task, job)
     ) as pool:
-        pending: set[Future[list[SampleSummary]]] = {
+        pending: set[Future[list[R]]] = {
             pool.submit(_chunk_in_worker, chunk) for chunk in chunks(samples, workers)
         }
         while pending:
@@ -110,8 +125,8 @@ def _on_processes(
 
 
 def _on_dask(
-    job: ForecastJob, samples: Sequence[int], address: str, progress: Progress | None
-) -> list[SampleSummary]:
+    task: Task[J, R], job: J, samples: Sequence[int], address: str, progress: Progress | None
+) -> list[R]:
     try:
         from distributed import Client, as_completed  # noqa: PLC0415 - the optional extra
     except ImportError:
@@ -126,10 +141,10 @@ def _on_dask(
         workers = max(1, len(client.scheduler_info().get("workers", {})))
         shipped = client.scatter(job, broadcast=True, hash=False)
         futures = [
-            client.submit(run_chunk, shipped, chunk, pure=False, retries=RETRIES)
+            client.submit(task, shipped, chunk, pure=False, retries=RETRIES)
             for chunk in chunks(samples, workers)
         ]
-        found: list[SampleSummary] = []
+        found: list[R] = []
         for future in as_completed(futures):  # type: ignore[no-untyped-call]
             found += future.result()
             if progress is not None:
