@@ -62,6 +62,7 @@ bench: $(STAMP) ## Run the benchmarks and print their figures (docs/performance.
 	$(BIN)/python -u benchmarks/replay_bench.py
 	$(BIN)/python -u benchmarks/projection_bench.py
 	$(BIN)/python -u benchmarks/projection_bench.py --scenario benchmarks/busy-year.yaml --per-task --days 30
+	$(BIN)/python -u benchmarks/forecast_bench.py
 
 .PHONY: bench-store
 bench-store: $(STAMP) ## Replay and projection of the busy year on SQLite and on PostgreSQL

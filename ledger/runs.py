@@ -443,8 +443,8 @@ def list_runs(store: str | None, runs_dir: Path = Path("runs")) -> list[RunListi
     for folder in sorted(runs_dir.glob("*")) if runs_dir.is_dir() else []:
         try:
             meta = _read_meta(folder) if folder.is_dir() else None
-            if meta is None or meta.get("store"):
-                continue
+            if meta is None or meta.get("store") or meta.get("kind") == "forecast":
+                continue  # a forecast folder holds samples' figures, not a run's events
             listing = RunListing(
                 run=str(meta["run"]),
                 name=str(meta["name"]),

@@ -83,6 +83,11 @@ def test_forecast_json_the_folder_and_one_sample_as_a_run(workdir: Path, cli: Cl
     assert code == 0
     assert json.loads(out) == [{"used": rows[7]["used"], "refused": rows[7]["refused"]}]
 
+    # `runs` lists the sample's run folder, not the forecast folder (it holds no events).
+    code, out, _ = invoke(cli, "runs", "--format", "json")
+    assert code == 0
+    assert "month-sample-7" in out and "month-forecast" not in out
+
 
 def test_the_same_seed_gives_the_same_forecast_and_another_seed_another(
     workdir: Path, cli: CliRunner
