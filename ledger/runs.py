@@ -97,6 +97,7 @@ class RunInfo:
     # A team store's URL, password included: in memory only, never in a repr or a file.
     store: str | None = field(default=None, repr=False)  # None: the folder's SQLite file
     generation: str | None = None  # a team store's run generation
+    kind: str = "run"  # or "forecast": a folder of forecast samples (no event store)
 
     @property
     def events_path(self) -> Path:
@@ -107,6 +108,12 @@ class RunInfo:
         return self.folder / DUCKDB_FILE
 
     def ledger(self) -> Ledger:
+        if self.kind == "forecast":
+            raise RunNotFoundError(
+                f"{self.folder} is a forecast folder: it holds the samples' figures for `sql` "
+                "and `export`, not a run's events; replay one sample as a run with "
+                "`credit-ledger forecast SCENARIO --sample K`"
+            )
         return stores.open_ledger(self.store, self.folder, self.run)
 
     @property
@@ -315,6 +322,7 @@ def _info(
         stats=dict(meta["stats"]),
         store=store,
         generation=generation,
+        kind=str(meta.get("kind", "run")),
     )
 
 

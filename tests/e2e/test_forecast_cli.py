@@ -66,6 +66,11 @@ def test_forecast_json_the_folder_and_one_sample_as_a_run(workdir: Path, cli: Cl
     assert code == 0
     rows = json.loads(out)
     assert [r["sample"] for r in rows] == list(range(12))
+    code, _, err = invoke(
+        cli, "balance", "product", "--at", "2027-01-15", "--dir", "runs/month-forecast"
+    )
+    assert code == 2 and "is a forecast folder" in err
+    assert not (workdir / "runs" / "month-forecast" / "events.sqlite").exists()
 
     code, out, _ = invoke(cli, "forecast", "month.yaml", "--sample", "7")
     assert code == 0
