@@ -25,6 +25,7 @@ from ledger.forecast.results import FIGURES, Forecast, forecast
 from ledger.forecast.sample import ForecastJob, SampleSummary, sample_seed
 from ledger.forecast.store import default_forecast_dir, write_forecast
 from ledger.report.fan import render_forecast
+from ledger.runfolder import RunFolderError, check_target
 from ledger.runs import run_scenario
 from scenarios.draws import Draws
 from scenarios.errors import ScenarioError
@@ -111,6 +112,11 @@ def forecast_command(
     if sample is not None:
         _one_sample(scenario, loaded, base_seed, sample, dir_)
         return
+    target = dir_ or default_forecast_dir(scenario)
+    try:
+        check_target(target, scenario)  # before any work: a folder not ours stays untouched
+    except RunFolderError as exc:
+        raise bad_input(f"error: {exc}") from None
     job = ForecastJob(loaded.scenario, loaded.price_book, base_seed, wait_threshold)
     started = time.monotonic()
     try:
@@ -123,7 +129,10 @@ def forecast_command(
     except ExecutorError as exc:
         raise bad_input(f"error: {exc}") from None
     result = forecast(job, loaded.path, summaries)
-    folder = write_forecast(result, dir_ or default_forecast_dir(scenario))
+    try:
+        folder = write_forecast(result, target, scenario)
+    except RunFolderError as exc:
+        raise bad_input(f"error: {exc}") from None
     if html is not None:
         html.parent.mkdir(parents=True, exist_ok=True)
         html.write_text(render_forecast(result), encoding="utf-8")

@@ -26,8 +26,9 @@ from pathlib import Path
 import duckdb
 import pyarrow as pa
 
+from ledger import runfolder
 from ledger.forecast.results import FIGURES, LEVELS, Forecast
-from ledger.runs import DUCKDB_FILE, META_FILE, _swap_into_place
+from ledger.runs import DUCKDB_FILE, META_FILE
 
 _QUANTILES = ",\n  ".join(
     [
@@ -51,12 +52,18 @@ def default_forecast_dir(scenario_path: Path) -> Path:
     return Path("runs") / f"{scenario_path.stem}-forecast"
 
 
-def write_forecast(result: Forecast, folder: Path) -> Path:
-    """Write the forecast's DuckDB file and run.json into ``folder``, replacing it whole."""
+def write_forecast(result: Forecast, folder: Path, scenario: Path | None = None) -> Path:
+    """Write the forecast's DuckDB file and run.json into ``folder``, replacing it whole.
+
+    Like a run folder: only a folder of ours (marked) or an empty one is
+    replaced (``runfolder.check_target`` raises ``RunFolderError`` otherwise).
+    """
+    runfolder.check_target(folder, scenario)
     parent = folder.resolve().parent
     parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{folder.name}.building-", dir=parent))
+    staging = Path(tempfile.mkdtemp(prefix=runfolder.staging_prefix(folder), dir=parent))
     try:
+        runfolder.mark(staging)
         _write_tables(result, staging / DUCKDB_FILE)
         meta = {
             "kind": "forecast",
@@ -73,7 +80,7 @@ def write_forecast(result: Forecast, folder: Path) -> Path:
             "stats": {"samples": result.samples, "seed": result.seed},
         }
         (staging / META_FILE).write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
-        _swap_into_place(staging, folder)
+        runfolder.swap_into_place(staging, folder)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
