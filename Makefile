@@ -64,6 +64,10 @@ bench: $(STAMP) ## Run the benchmarks and print their figures (docs/performance.
 	$(BIN)/python -u benchmarks/projection_bench.py --scenario benchmarks/busy-year.yaml --per-task --days 30
 	$(BIN)/python -u benchmarks/forecast_bench.py
 
+.PHONY: bench-import
+bench-import: $(STAMP) ## A year of Runway history: import, validate, run, reconcile
+	$(BIN)/python -u benchmarks/import_bench.py
+
 .PHONY: bench-store
 bench-store: $(STAMP) ## Replay and projection of the busy year on SQLite and on PostgreSQL
 	$(BIN)/python benchmarks/store_bench.py

@@ -314,6 +314,7 @@ class Ledger(Application[UUID]):
         tier_upgrade: domain_types.TierUpgradePolicy = domain_types.TierUpgradePolicy.SPEND_ONLY,
         autobill_cap: domain_types.AutobillCapPolicy = domain_types.AutobillCapPolicy.PARTIAL,
         on_daily_limit: domain_types.DailyLimitPolicy = domain_types.DailyLimitPolicy.REJECT,
+        balance: int = 0,
     ) -> ApiOrganization:
         organization = ApiOrganization.open(
             id=self.organization_id(name),
@@ -329,6 +330,7 @@ class Ledger(Application[UUID]):
             autobill_min_credits=book.api.autobill_min_credits,
             credit_price_usd=book.api.credit_price_usd,
             on_daily_limit=on_daily_limit,
+            balance=balance,
         )
         self.track(organization)
         return organization

@@ -197,6 +197,8 @@ def credits_conserved(account: str, steps: Sequence[Step]) -> list[InvariantErro
             purchased.bought += int(e.credits)
         elif isinstance(e, Api.CreditsPurchased | Api.AutobillToppedUp):
             credits.bought += int(e.credits)
+        elif isinstance(e, Api.Opened):
+            credits.granted += int(e.balance)  # an imported opening balance
         elif isinstance(e, Web.GenerationCharged | Api.TaskCharged):
             gross = int(e.count) * int(e.credits_each)
             refund = len(e.refunded) * int(e.credits_each)

@@ -393,8 +393,14 @@ def generation_refused(e: WebWorkspace.GenerationRefused, c: Context) -> Rows:
 
 
 def opened(e: ApiOrganization.Opened, c: Context) -> Rows:
+    carried = int(e.balance)  # an imported opening balance: credits, not a purchase
     return [
         (ACCOUNTS, (c.account, API, str(e.originator_id), c.ts, c.seq)),
+        *(
+            [_entry(c, 0, c.ts, CREDITS, carried, after=carried, reason="opening")]
+            if carried
+            else []
+        ),
         (TIERS, (c.seq, c.ts, c.account, "opened", None, e.tier, Decimal("0.00"))),
         *((MEMBERS, (c.seq, c.ts, c.account, m, "initial", None, None)) for m in e.members),
     ]

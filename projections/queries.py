@@ -346,3 +346,35 @@ def key_findings(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+# ------------------------------------------------------------------ credits per model per day
+
+CREDITS_BY_MODEL_DAY = """
+SELECT day, model, SUM(count * credits_each - len(refunded) * credits_each) AS net
+FROM task_runs WHERE account_id = ? GROUP BY day, model ORDER BY day, model
+"""
+
+REFUSALS_BY_MODEL_DAY = """
+SELECT CAST(ts AS DATE) AS day, model, reason, SUM(count) AS tasks
+FROM refusals WHERE account_id = ? AND model IS NOT NULL
+GROUP BY ALL ORDER BY ALL
+"""
+
+
+def credits_by_model_day(
+    conn: duckdb.DuckDBPyConnection, account: str
+) -> dict[tuple[date, str], int]:
+    """Net credits (charged minus refunded) of an account's tasks, per UTC day and model."""
+    rows = conn.execute(CREDITS_BY_MODEL_DAY, [account]).fetchall()
+    return {(day, model): int(net) for day, model, net in rows}
+
+
+def refusals_by_model_day(
+    conn: duckdb.DuckDBPyConnection, account: str
+) -> dict[tuple[date, str], dict[str, int]]:
+    """Tasks refused, per UTC day and model, by reason."""
+    found: dict[tuple[date, str], dict[str, int]] = {}
+    for day, model, reason, tasks in conn.execute(REFUSALS_BY_MODEL_DAY, [account]).fetchall():
+        found.setdefault((day, model), {})[str(reason)] = int(tasks)
+    return found

@@ -459,7 +459,7 @@ TABLES: tuple[Table, ...] = (*BASE_TABLES, *DERIVED_TABLES, PROJECTION_TRACKING)
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 
 # ledger_entries.reason
-GRANTED_REASONS = ("grant", "refresh", "upgrade")
+GRANTED_REASONS = ("grant", "refresh", "upgrade", "opening")  # opening: an imported balance
 PURCHASED_REASONS = ("purchase", "refill", "autobill")
 # "carried": policy free_credits: keep moves the Free grant from plan to purchased.
 REASONS = (*GRANTED_REASONS, *PURCHASED_REASONS, "usage", "refund", "forfeit", "carried")

@@ -43,6 +43,12 @@ from scenarios.schema import Organization, Scenario, UsageLine, Workspace
 
 FLUSH_EVERY_ITEMS = 64  # queue items between checks of the pending-event count
 FLUSH_EVENTS = 1_000  # events per save transaction (and the snapshot grain)
+# A `credits` line may name a model the price book does not know (an imported
+# history): its tasks take this long and no tier limit is known for them, so
+# none is applied (an assumption, docs/importing.md).
+UNKNOWN_MODEL_PROCESSING_S = 60
+UNKNOWN_MODEL_CONCURRENCY = 1
+UNKNOWN_MODEL_DAILY = 2**62
 
 
 class Rank(IntEnum):
@@ -435,6 +441,7 @@ class Replay:
                     tier_upgrade=policies.tier_upgrade,
                     autobill_cap=policies.autobill_cap,
                     on_daily_limit=policies.on_daily_limit,
+                    balance=org.balance,
                 )
                 first_tick = next_hour_us(to_us(at) - 1)  # A04: on the hour, from opening
                 if first_tick < self.end_us:
@@ -495,14 +502,18 @@ class Replay:
         if spec is None:
             line = cursor.line
             usage = line.task_usage(cursor.occurrence.seconds)
-            model: WebModel | ApiModel
+            model: WebModel | ApiModel | None
             kind = "workspaces" if account.surface is Surface.WEB else "organizations"
             index = self._spec_index(account)
             path: DataPath = (kind, index, "usage", cursor.line_index, "model")
             try:
-                model = self.book.model(account.surface, line.model)
-                model.check_usage(usage)
-                cost = model.cost(usage)
+                if line.credits is not None:  # a fixed price, the model may be unknown
+                    model = self._known_model(account.surface, line.model)
+                    cost = line.credits
+                else:
+                    model = self.book.model(account.surface, line.model)
+                    model.check_usage(usage)
+                    cost = model.cost(usage)
             except DurationError as exc:  # A02: as scenarios/validate.py reports it
                 path = (*path[:-1], "seconds")
                 message = f"{line.model}: {exc}"
@@ -513,14 +524,26 @@ class Replay:
                 raise ScenarioError(
                     [Problem(self.file, self.line_of(path), _format(path), str(exc), "A02")]
                 ) from exc
+            seconds = model.processing_time(usage) if model else UNKNOWN_MODEL_PROCESSING_S
             spec = TaskSpec(
                 model=line.model,
                 credits_each=cost,
-                processing_us=model.processing_time(usage) * SECOND_US,
+                processing_us=seconds * SECOND_US,
                 label=line.label or "",
             )
             self._costs[cache_key] = spec
         return spec
+
+    def _known_model(self, surface: Surface, model_id: str) -> WebModel | ApiModel | None:
+        models = self.book.web.models if surface is Surface.WEB else self.book.api.models
+        return models.get(model_id)
+
+    def _limit(self, tier: Tier, model_id: str) -> tuple[int, int]:
+        """A06 concurrency and 24 h generations; a model the book does not know has none."""
+        if model_id not in self.book.api.models:
+            return UNKNOWN_MODEL_CONCURRENCY, UNKNOWN_MODEL_DAILY
+        limit = self.book.limit(tier, model_id)
+        return limit.concurrency, limit.daily
 
     def _spec_index(self, account: _Account) -> int:
         if account.surface is Surface.WEB:
@@ -551,14 +574,14 @@ class Replay:
             )
         else:
             assert isinstance(agg, ApiOrganization)
-            limit = self.book.limit(Tier(agg.tier), spec.model)
+            concurrency, daily = self._limit(Tier(agg.tier), spec.model)
             agg.submit_tasks(
                 from_us(first),
                 interval,
                 n,
                 spec,
-                limit.concurrency,
-                limit.daily,
+                concurrency,
+                daily,
                 refunded,
                 safety,
                 cursor.line.key,

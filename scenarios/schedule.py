@@ -79,6 +79,14 @@ def occurrences(
     """
     low = max(start, line.from_ or start, not_before or start)
     high = min(end, line.until or end)
+    if line.dates is not None:  # dated occurrences, each with its own count
+        for instant, count in sorted(line.dates.items()):
+            first_at, interval = _spread(line, instant, count)
+            if first_at >= high:
+                return
+            if first_at >= low:
+                yield Occurrence(first_at, interval, count)
+        return
     typical = typical_quantities(start)
     for instant in _schedule(line, line.from_ or start):
         first_at, _ = _spread(line, instant, 1)

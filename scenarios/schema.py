@@ -211,7 +211,8 @@ class Every(StrEnum):
     MONTH = "month"  # on the day of month of `from`/start, clamped at month end
 
 
-SCHEDULE_FIELDS = ("at", "every", "rrule")
+SCHEDULE_FIELDS = ("at", "every", "rrule", "dates")
+UNIT_FIELDS = ("seconds", "characters", "resolution", "quality", "audio")
 
 
 class UsageLine(_Frozen):
@@ -220,6 +221,11 @@ class UsageLine(_Frozen):
     at: UtcDatetime | None = Field(None, description="One instant.")
     every: Every | None = None
     rrule: str | None = Field(None, description="An RFC 5545 rule, as python-dateutil reads it.")
+    dates: dict[UtcDatetime, Annotated[int, Field(ge=1)]] | None = Field(
+        None,
+        description="Dated occurrences: instant (or date) -> tasks at it; the count of each "
+        "date replaces `count` (an imported history, docs/importing.md).",
+    )
     time: ClockTime | None = Field(None, description='Time of day of a recurrence, "HH:MM".')
     from_: UtcDatetime | None = Field(None, alias="from", description="Inclusive bound.")
     until: UtcDatetime | None = Field(None, description="Exclusive bound.")
@@ -247,6 +253,12 @@ class UsageLine(_Frozen):
         le=10,
         description="Monthly growth of count, compounded: 0.05 is +5 % a month from the "
         "line's first month (from, or the start).",
+    )
+    credits: int | None = Field(
+        None,
+        ge=1,
+        description="Each task costs exactly this many credits, whatever the price book says "
+        "(kept from an imported history; the model may be one the price book does not know).",
     )
 
     @model_validator(mode="after")
@@ -454,6 +466,11 @@ class Organization(_Frozen):
     tier: Tier = Tier.T1
     opened: UtcDatetime = Field(description="Default: the scenario start.")
     autobill: Autobill | None = None
+    balance: Credits = Field(
+        0,
+        description="Credits held at opening, carried in from before the window (an imported "
+        "history): not a purchase, so no dollars, no tier spend, no 30-day cap.",
+    )
     members: list[Name] = Field(default_factory=lambda: ["owner"])
     events: list[OrganizationEvent] = Field(default_factory=list)
     usage: list[UsageLine] = Field(default_factory=list)

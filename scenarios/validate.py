@@ -32,6 +32,7 @@ from scenarios.errors import DataPath, Problem, Severity, did_you_mean, format_p
 from scenarios.schedule import account_actions, parse_rrule
 from scenarios.schema import (
     SUM_FIELDS,
+    UNIT_FIELDS,
     AddMember,
     Buy,
     Cancel,
@@ -511,7 +512,35 @@ def _schedule(
 ) -> list[Problem]:
     if line.at is not None:
         return list(_one_off(line, path, ctx, opening))
+    if line.dates is not None:
+        return list(_dated(line, path, ctx, opening))
     return list(_recurring(line, path, ctx))
+
+
+def _dated(
+    line: UsageLine, path: DataPath, ctx: Context, opening: Opening | None
+) -> Iterator[Problem]:
+    """``dates``: dated occurrences, each inside the window and after the account opens."""
+    assert line.dates is not None
+    for instant in line.dates:
+        if ctx.window_ok and not ctx.start <= instant < ctx.end:
+            yield ctx.problem((*path, "dates"), f"{_show(instant)} is {_outside(ctx)}")
+        elif opening is not None and instant < opening.at and ctx.start <= opening.at < ctx.end:
+            yield ctx.problem(
+                (*path, "dates"),
+                f"{_show(instant)} is before the account exists "
+                f"({opening.field} {_show(opening.at)})",
+            )
+    if "count" in line.model_fields_set:
+        yield ctx.problem((*path, "count"), "with dates, each date gives its own count")
+    for name in ("time", "from", "until"):
+        if getattr(line, "from_" if name == "from" else name) is not None:
+            yield ctx.problem((*path, name), f"{name} goes with every or rrule, not with dates")
+    if line.between is not None and line.between[1] <= line.between[0]:
+        first, last = (t.strftime("%H:%M") for t in line.between)
+        yield ctx.problem(
+            (*path, "between"), f"the end of between ({last}) must be after its start ({first})"
+        )
 
 
 def _one_off(
@@ -566,6 +595,8 @@ def _priced(
 ) -> list[Problem]:
     """The model exists on the line's surface and can price the units given (W09, A02)."""
     assert ctx.book is not None
+    if line.credits is not None:
+        return _fixed_price(line, path, ctx)
     models = _models(ctx.book, line.model, surface)
     if isinstance(models, str):
         return [ctx.problem((*path, "model"), models)]
@@ -584,6 +615,22 @@ def _priced(
     if line.mode is GenerationMode.EXPLORE:
         problems += _explore(
             line, path, ctx, models=models, surface=surface, explore_possible=explore_possible
+        )
+    return problems
+
+
+def _fixed_price(line: UsageLine, path: DataPath, ctx: Context) -> list[Problem]:
+    """``credits``: each task costs exactly that; the model may be one the book lacks."""
+    problems = [
+        ctx.problem((*path, name), "a line with credits gives the price itself: drop " + name)
+        for name in UNIT_FIELDS
+        if getattr(line, name) is not None
+    ]
+    if line.outputs != 1:
+        problems.append(ctx.problem((*path, "outputs"), "a line with credits prices one task"))
+    if line.mode is GenerationMode.EXPLORE:
+        problems.append(
+            ctx.problem((*path, "mode"), "Explore Mode costs no credits; drop credits", "W10")
         )
     return problems
 

@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ledger.cli import checks, conventions, decide, forecast, output, prices, report, teams
+from ledger.cli import checks, conventions, decide, forecast, importing, output, prices, report, teams
 from ledger.cli.guard import DamageGuard
 from ledger.cli.options import (
     RunOption,
@@ -396,6 +396,6 @@ def main(argv: list[str] | None = None) -> Any:
 
 
 # Commands kept in their own modules: check (checks), report, runs (teams),
-# compare and diff (decide), prices, forecast.
-for _module in (checks, report, teams, decide, prices, forecast):
+# compare and diff (decide), prices, forecast, import and reconcile.
+for _module in (checks, report, teams, decide, prices, forecast, importing):
     _module.register(app)

@@ -62,6 +62,7 @@ class ApiOrganization(SimulatedAggregate):
         autobill_min_credits: int
         credit_price_usd: Decimal
         on_daily_limit: DailyLimitPolicy
+        balance: int  # credits carried in from before the window (an imported history)
 
     def __init__(
         self,
@@ -76,6 +77,7 @@ class ApiOrganization(SimulatedAggregate):
         autobill_min_credits: int,
         credit_price_usd: Decimal,
         on_daily_limit: DailyLimitPolicy,
+        balance: int = 0,
     ) -> None:
         self.name = name
         self.on_daily_limit = on_daily_limit
@@ -88,7 +90,7 @@ class ApiOrganization(SimulatedAggregate):
         self.tier = tier
         self.members = list(members)
         self.keys: dict[str, dict[str, Any]] = {}
-        self.balance = 0
+        self.balance = balance  # not a purchase: no dollars, no tier spend, no 30-day cap
         self.autobill = dict(autobill) if autobill else None
         self.autobill_enabled = autobill is not None
         self.autobill_failures = 0
@@ -124,8 +126,11 @@ class ApiOrganization(SimulatedAggregate):
         autobill_min_credits: int = 1000,
         credit_price_usd: Decimal = Decimal("0.01"),
         on_daily_limit: DailyLimitPolicy = DailyLimitPolicy.REJECT,
+        balance: int = 0,
     ) -> ApiOrganization:
         members = list(members or [OWNER])
+        if balance < 0:
+            raise DomainError(f"an opening balance cannot be negative ({balance:,})")
         if tier not in {r.tier for r in tier_rules}:
             raise DomainError(f"tier {tier} is not in the tier table (1-5)", "A06")
         if autobill is not None:
@@ -149,6 +154,7 @@ class ApiOrganization(SimulatedAggregate):
             autobill_min_credits=autobill_min_credits,
             credit_price_usd=credit_price_usd,
             on_daily_limit=on_daily_limit,
+            balance=balance,
         )
 
     # ------------------------------------------------------------ derived state
