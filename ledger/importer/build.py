@@ -31,6 +31,7 @@ from decimal import Decimal
 from ledger.domain.types import Tier
 from ledger.importer.forecast import ForecastLine, forecast_lines
 from ledger.importer.reported import Reported, WebRow, net_daily
+from ledger.importer.runway import RunwayImportError
 from ledger.pricing.models import ApiModel, Meter, PriceBook, PricingError, Usage
 
 DEFAULT_SECONDS = 5
@@ -111,9 +112,16 @@ def web_model(tool: str) -> str:
     return WEB_TOOLS.get(key, re.sub(r"[\s\-]+", "_", key.replace("gen-", "gen")))
 
 
+def default_seconds(model: ApiModel) -> int:
+    """5 s, or the length the model makes that is closest to it (A02: some make 4, 6 or 8)."""
+    if not model.durations:
+        return DEFAULT_SECONDS
+    return min(model.durations, key=lambda d: (abs(d - DEFAULT_SECONDS), d))
+
+
 def task_usage(model: ApiModel, seconds: int | None) -> Usage:
     if model.meter is Meter.SECOND:
-        return Usage(seconds=seconds or DEFAULT_SECONDS)
+        return Usage(seconds=seconds or default_seconds(model))
     if model.meter is Meter.CHARACTERS:
         return Usage(characters=seconds or DEFAULT_CHARACTERS)
     return Usage()
@@ -321,6 +329,10 @@ def _api_lines(
             continue
         size = options.durations.get(model_id)
         usage = task_usage(model, size)
+        try:
+            model.check_usage(usage)
+        except PricingError as exc:
+            raise RunwayImportError(f"--duration {model_id}={size}: {exc}") from None
         cost = model.cost(usage)
         size = _fit_daily_limit(model_id, model, usage, days, book, tier, overrides, size, notes)
         usage = task_usage(model, size)
@@ -392,14 +404,23 @@ def _fit_daily_limit(
     if busiest(cost) <= limit:
         return size
     if model.meter is Meter.SECOND and size is None:
-        seconds = usage.seconds or DEFAULT_SECONDS
-        while busiest(model.cost(Usage(seconds=seconds))) > limit and seconds < 3600:
-            seconds *= 2
-        notes.append(
-            f"{model_id}: {DEFAULT_SECONDS} s tasks would pass the tier's {limit:,} a day; "
-            f"imported as {seconds} s tasks"
+        first = seconds = usage.seconds or default_seconds(model)
+        longer = (
+            iter(sorted(d for d in model.durations if d > seconds))
+            if model.durations
+            else (first * 2**n for n in range(1, 12))
         )
-        return seconds
+        while busiest(model.cost(Usage(seconds=seconds))) > limit:
+            nxt = next(longer, None)
+            if nxt is None:
+                break
+            seconds = nxt
+        if busiest(model.cost(Usage(seconds=seconds))) <= limit:
+            notes.append(
+                f"{model_id}: {first} s tasks would pass the tier's {limit:,} a day; "
+                f"imported as {seconds} s tasks"
+            )
+            return seconds
     notes.append(
         f"{model_id}: the history needs more than the tier's {limit:,} tasks a day at this "
         "size; the replay will refuse some (raise --duration)"

@@ -77,8 +77,9 @@ def test_web_tools_and_usage_windows() -> None:
 
 
 def test_a_daily_limit_the_history_would_pass_grows_the_tasks() -> None:
-    # 300 a day of gen4.5 at 5 s (60 credits) = 18,000 credits: tier 1 allows 200 a day
-    reported = read_export(_export({f"2026-03-{d:02d}": {"gen4.5": 18000} for d in (2, 3)}))
+    # 120 a day of gen4.5 at 5 s (60 credits) = 7,200 credits: two days meet in one rolling
+    # 24 h window and tier 1 allows 200 (A08); 6 s tasks (the next length gen4.5 makes) fit
+    reported = read_export(_export({f"2026-03-{d:02d}": {"gen4.5": 7200} for d in (2, 3)}))
     result = build_scenario(reported, BOOK, ImportOptions(date(2026, 3, 1), date(2026, 4, 1)))
-    assert any("imported as 20 s tasks" in n for n in result.notes)
-    assert "seconds: 20" in result.text
+    assert any("imported as 6 s tasks" in n for n in result.notes)
+    assert "seconds: 6" in result.text
