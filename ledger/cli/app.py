@@ -19,7 +19,17 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from ledger.cli import checks, conventions, decide, forecast, importing, output, prices, report, teams
+from ledger.cli import (
+    checks,
+    conventions,
+    decide,
+    forecast,
+    importing,
+    output,
+    prices,
+    report,
+    teams,
+)
 from ledger.cli.guard import DamageGuard
 from ledger.cli.options import (
     RunOption,

@@ -10,7 +10,7 @@ executor ran it and however many workers it had.
 - ``workers=N`` (default: every core): N local processes.
 - ``cluster="tcp://HOST:8786"`` (or ``CREDIT_LEDGER_CLUSTER``): an existing Dask
   distributed scheduler, whose workers must have credit-ledger installed
-  (``pip install 'credit-ledger[cluster]'``). A task whose worker dies is
+  (``pip install './credit-ledger[cluster]'``). A task whose worker dies is
   rescheduled by Dask on another worker (``allowed_failures``); one that
   raises is retried ``RETRIES`` times.
 """
@@ -131,7 +131,7 @@ def _on_dask(
         from distributed import Client, as_completed  # noqa: PLC0415 - the optional extra
     except ImportError:
         raise ExecutorError(
-            "--cluster needs Dask distributed: pip install 'credit-ledger[cluster]'"
+            "--cluster needs Dask distributed: pip install './credit-ledger[cluster]'"
         ) from None
     try:
         client: Any = Client(address, timeout="10s")  # type: ignore[no-untyped-call]
