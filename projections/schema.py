@@ -308,7 +308,7 @@ DEFERRED_TASKS = Table(
         ("count", "BIGINT"),  # tasks: a deferred stretch, or 1 submitted task
         ("requested_at", TS),  # when the scenario asked for it (a stretch: its first)
         ("deferred_us", "BIGINT"),  # ts - requested_at: the wait for room (A08)
-        ("deferred_s", "DECIMAL(18,6)"),
+        ("deferred_s", "DECIMAL(18,6)"),  # the same wait in seconds
         ("queue_wait_us", "BIGINT"),  # then the concurrency queue (A09)
         ("finished_at", TS),  # submitted + queue wait + processing; NULL when refused
         ("late_us", "BIGINT"),  # finished_at - (requested_at + processing): how late

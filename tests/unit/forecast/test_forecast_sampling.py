@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import math
 import pickle
-import re
 import statistics
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -186,20 +185,3 @@ def test_bad_distribution_input_names_the_line_and_field_of_each_mistake() -> No
     assert (12, "organizations[0].events[0].probability") in found
     messages = " | ".join(str(p) for p in caught.value.problems)
     assert "bad.yaml, line 8, organizations[0].usage[0].count: count.uniform: high (3)" in messages
-
-
-def test_draws_stay_within_the_input_limits_of_their_field() -> None:
-    from scenarios import limits
-    from scenarios.uncertain import COUNT_CEILING, SECONDS_CEILING
-
-    assert (COUNT_CEILING, SECONDS_CEILING) == (limits.MAX_COUNT, limits.MAX_SECONDS)
-    huge = parse({"normal": {"mean": 99_000, "sd": 50_000}}, "count", 0, COUNT_CEILING)
-    assert isinstance(huge, Uncertain)
-    draws = [huge.distribution.draw(Stream(derive_key("h", k))) for k in range(200)]
-    assert max(draws) == COUNT_CEILING  # cut at the limit, never past it
-    with pytest.raises(
-        ValueError, match=re.escape("count.poisson (the mean) must be at most 100,000")
-    ):
-        parse({"poisson": 200_000}, "count", 0, COUNT_CEILING)
-    with pytest.raises(ValueError, match=re.escape("seconds.uniform must be at most 3,600")):
-        parse({"uniform": [5, 4000]}, "seconds", 1, SECONDS_CEILING)
