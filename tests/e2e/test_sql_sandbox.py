@@ -238,10 +238,15 @@ def test_export_to_dev_full_is_refused(run_folder: Path, cli: CliRunner) -> None
     assert code == 2 and "error:" in err
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root writes into read-only folders")
 def test_export_into_an_unwritable_folder_is_refused(
     run_folder: Path, cli: CliRunner, workdir: Path
 ) -> None:
+    if os.geteuid() == 0:  # root writes into any mode-locked folder: /proc refuses even root
+        code, _, err = invoke(cli, "export", "/proc/credit-ledger-export")
+        assert code == 2 and "cannot" in err
+        code, _, err = invoke(cli, "export", "/proc")
+        assert code == 2 and "cannot" in err
+        return
     locked = workdir / "locked"
     locked.mkdir()
     locked.chmod(0o500)
