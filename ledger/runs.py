@@ -254,7 +254,8 @@ def open_run(
             "pass --store (or set CREDIT_LEDGER_STORE) to read it"
         )
     info = _damaged_or(run_dir, lambda: _info(run_dir, meta))
-    problem = sqlite_damage(info.events_path)
+    # A forecast folder holds samples' figures in DuckDB and no event store.
+    problem = None if meta.get("kind") == "forecast" else sqlite_damage(info.events_path)
     if problem:
         raise RunDamagedError(run_dir, f"{EVENTS_FILE}: {problem}")
     return info

@@ -139,11 +139,15 @@ def _atomic_write(path: Path, text: str) -> None:
 @import_app.command("runway")
 def import_runway(
     since: Annotated[
-        str | None, typer.Option("--since", help="First day (UTC), YYYY-MM-DD.")
+        str | None, typer.Option("--since", metavar="DAY", help="First day (UTC), e.g. 2027-03-01.")
     ] = None,
     until: Annotated[
         str | None,
-        typer.Option("--until", help="Day after the last (exclusive); default tomorrow."),
+        typer.Option(
+            "--until",
+            metavar="DAY",
+            help="Day after the last (exclusive), e.g. 2027-03-01; default tomorrow.",
+        ),
     ] = None,
     out: Annotated[
         Path | None, typer.Option("--out", metavar="FILE", help="Write the scenario here.")
@@ -227,10 +231,18 @@ def reconcile_command(
     scenario: Annotated[Path, typer.Argument(help="The imported (maybe edited) scenario file.")],
     from_json: FromJson = None,
     since: Annotated[
-        str | None, typer.Option("--since", help="First day compared; default the start.")
+        str | None,
+        typer.Option(
+            "--since", metavar="DAY", help="First day compared, e.g. 2027-03-01; default the start."
+        ),
     ] = None,
     until: Annotated[
-        str | None, typer.Option("--until", help="Day after the last compared (exclusive).")
+        str | None,
+        typer.Option(
+            "--until",
+            metavar="DAY",
+            help="Day after the last compared (exclusive), e.g. 2027-03-01.",
+        ),
     ] = None,
     tolerance: Annotated[
         int, typer.Option("--tolerance", min=0, help="Credits a figure may differ by.")
