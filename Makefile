@@ -33,6 +33,10 @@ test: $(STAMP) ## Run the whole test suite (installs PostgreSQL and Chromium if 
 	@bash scripts/ensure-chromium.sh
 	$(BIN)/python -m pytest -q
 
+.PHONY: test-long
+test-long: $(STAMP) ## The long tests only (per-task replays of benchmark months; minutes)
+	$(BIN)/python -m pytest -q -m long
+
 .PHONY: pg-up
 pg-up: ## Start a throwaway PostgreSQL on a free loopback port; tests use it while it runs
 	$(PYTHON) scripts/pgcluster.py up

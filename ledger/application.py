@@ -388,16 +388,14 @@ class Ledger(Application[UUID]):
         if version == 0:
             raise DomainError(f"{name!r} did not exist yet at {at.isoformat()}")
         aggregate: Any = self.repository.get(aggregate_id, version=version)
-        # Runs of one account never overlap, so only the next event can straddle `at`.
-        following: list[Any] = list(self.events.get(aggregate_id, gt=version, limit=1))
+        straddling = self._straddling(aggregate_id, version, at)
         if isinstance(aggregate, WebWorkspace):
             plan, purchased = aggregate.plan_credits, aggregate.purchased
-            for event in following:
-                if isinstance(event, WebWorkspace.GenerationCharged) and event.first_at <= at:
+            for event in straddling:
+                if isinstance(event, WebWorkspace.GenerationCharged):
                     _, kept = event.done_by(at)
-                    from_plan = min(plan, kept)
+                    from_plan = min(plan, kept)  # W08
                     plan, purchased = plan - from_plan, purchased - (kept - from_plan)
-                    break
             return Balances(
                 account=name,
                 surface=surface,
@@ -409,11 +407,33 @@ class Ledger(Application[UUID]):
             )
         assert isinstance(aggregate, ApiOrganization)
         balance = aggregate.balance
-        for event in following:
-            if isinstance(event, ApiOrganization.TaskCharged) and event.first_at <= at:
+        for event in straddling:
+            if isinstance(event, ApiOrganization.TaskCharged):
                 balance -= event.done_by(at)[1]
-                break
         return Balances(account=name, surface=surface, at=at, balance=balance, tier=aggregate.tier)
+
+    def _straddling(self, aggregate_id: UUID, version: int, at: datetime) -> list[Any]:
+        """The run events after ``version`` whose first task is at or before ``at``.
+
+        Events of one batch (``batch_at``) overlap in time, those of different
+        batches never do; the batch that holds ``at`` began at or before it, the
+        next one after it, so the scan stops at the first event of a later batch.
+        """
+        found: list[Any] = []
+        page = 16
+        gt = version
+        while True:
+            events: list[Any] = list(self.events.get(aggregate_id, gt=gt, limit=page))
+            for event in events:
+                batch_at = getattr(event, "batch_at", None)
+                if batch_at is None or batch_at > at:
+                    return found
+                if event.first_at <= at:
+                    found.append(event)
+            if len(events) < page:
+                return found
+            gt = events[-1].originator_version
+            page = min(page * 4, 1024)
 
     def iter_account_events(self, name: str) -> Iterator[Any]:
         aggregate_id, _ = self.find_account(name)

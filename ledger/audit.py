@@ -14,8 +14,9 @@ from typing import Any
 from ledger.domain.time import utc
 
 # Bookkeeping that would drown an audit line: the tier table, queue slot times,
-# price-book figures copied into the opening event.
+# price-book figures copied into the opening event, the batch a run was decided in.
 NOISE = {
+    "batch_at",  # which batch decided a run: replay bookkeeping (S05 uses it)
     "slots_after",
     "tier_rules",
     "min_purchase_credits",

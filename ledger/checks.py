@@ -335,13 +335,20 @@ def recent_events(
         events = list(ledger.iter_account_events(account))
     except DomainError:
         return []
-    for event in events:
-        first_at = getattr(event, "first_at", None)
+    for index, event in enumerate(events):
         if event.timestamp > at:
-            if first_at is not None and utc(first_at) <= at:
-                count = event.count
-                done = tasks_at_or_before(to_us(first_at), event.interval_us, count, to_us(at))
-                kept.append(f"{describe_event(event)}  | in progress: {done} of {count} by then")
+            # Runs of one batch overlap in time: every one begun by then is in progress.
+            for later in events[index:]:
+                batch_at = getattr(later, "batch_at", None)
+                if batch_at is None or utc(batch_at) > at:
+                    break
+                first_at = utc(later.first_at)
+                if first_at <= at:
+                    count = later.count
+                    done = tasks_at_or_before(to_us(first_at), later.interval_us, count, to_us(at))
+                    kept.append(
+                        f"{describe_event(later)}  | in progress: {done} of {count} by then"
+                    )
             break
         aggregate = event.mutate(aggregate)
         kept.append(f"{describe_event(event)}  | {holdings(aggregate)}")

@@ -30,9 +30,9 @@ from typing import Any
 from ledger.application import Ledger, plan_terms
 from ledger.domain.api import ApiOrganization
 from ledger.domain.errors import DomainError
-from ledger.domain.runs import slice_indices
+from ledger.domain.runs import Lane, count_paying, slice_indices, tasks_before
 from ledger.domain.terms import TaskSpec
-from ledger.domain.time import HOUR_US, SECOND_US, from_us, next_hour_us, to_us
+from ledger.domain.time import DAY_US, HOUR_US, SECOND_US, from_us, next_hour_us, to_us
 from ledger.domain.types import GenerationMode, Plan, Surface, Tier
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.models import ApiModel, DurationError, PriceBook, PricingError, WebModel
@@ -114,7 +114,8 @@ class ReplayOptions:
 @dataclass(slots=True)
 class ReplayStats:
     items: int = 0
-    runs: int = 0
+    runs: int = 0  # batches handed to aggregates
+    lanes: int = 0  # usage lines' shares of those batches
     tasks: int = 0
     events: int = 0
     stopped_at: datetime | None = None
@@ -167,16 +168,24 @@ def _geometric_indices(rng: random.Random, p: float, count: int) -> Iterator[int
 
 
 class _Account:
-    """One account's queue: its actions, its clocks and its usage cursors."""
+    """One account's queue: its actions, its clocks and its usage cursors.
+
+    Three sources, merged by ``peek``: ``heap`` (one-off actions, billing
+    dates, tier checks), ``usage`` (the usage cursors, one occurrence ahead)
+    and ``tick`` (the next hourly autobill check of an organization).
+    """
 
     def __init__(self, order: int, spec: Workspace | Organization, surface: Surface) -> None:
         self.order = order
         self.spec = spec
         self.surface = surface
         self.heap: list[tuple[Key, int, Any]] = []
+        self.usage: list[tuple[Key, _Cursor]] = []
+        self.tick: int | None = None
         self.seq = 0
         self.aggregate: WebWorkspace | ApiOrganization | None = None
-        self.usage: Iterator[tuple[Occurrence, int, UsageLine]] | None = None
+        self.occurrences: Iterator[tuple[Occurrence, int, UsageLine]] | None = None
+        self.ahead_us: int | None = None  # first task of the last occurrence pulled
         self.billing_scheduled: int | None = None
         self.refresh_scheduled: int | None = None
         self.deferred_scheduled: int | None = None
@@ -186,8 +195,19 @@ class _Account:
         self.seq += 1
         heapq.heappush(self.heap, ((at_us, int(rank), position, self.seq), int(kind), payload))
 
+    def push_usage(self, at_us: int, cursor: _Cursor) -> None:
+        self.seq += 1
+        heapq.heappush(self.usage, ((at_us, int(Rank.USAGE), cursor.line_index, self.seq), cursor))
+
     def peek(self) -> Key | None:
-        return self.heap[0][0] if self.heap else None
+        best = self.heap[0][0] if self.heap else None
+        if self.tick is not None:
+            tick = (self.tick, int(Rank.AUTOBILL), 0, 0)
+            if best is None or tick < best:
+                best = tick
+        if self.usage and (best is None or self.usage[0][0] < best):
+            best = self.usage[0][0]
+        return best
 
 
 class Replay:
@@ -231,7 +251,7 @@ class Replay:
         ]
         for order, (section, index, spec, surface, opened) in enumerate(specs):
             account = _Account(order, spec, surface)
-            account.usage = usage_occurrences(
+            account.occurrences = usage_occurrences(
                 spec.usage,
                 sc.start,
                 sc.end,
@@ -253,9 +273,10 @@ class Replay:
             )
 
     def _pull_occurrence(self, account: _Account) -> None:
-        assert account.usage is not None
-        nxt = next(account.usage, None)
+        assert account.occurrences is not None
+        nxt = next(account.occurrences, None)
         if nxt is None:
+            account.ahead_us = None
             return
         occurrence, line_index, line = nxt
         cursor = _Cursor(occurrence, line_index, line)
@@ -269,7 +290,8 @@ class Replay:
                 line.failure_rate,
                 line.safety_failure_rate,
             )
-        account.push(cursor.first_us, Rank.USAGE, line_index, Kind.USAGE, cursor)
+        account.ahead_us = cursor.first_us
+        account.push_usage(cursor.first_us, cursor)
 
     # -------------------------------------------------------------- loop
 
@@ -290,8 +312,14 @@ class Replay:
                 continue  # stale entry: this account's next item changed
             if key[0] > self.stop_us:
                 break
-            _, kind, payload = heapq.heappop(account.heap)
-            self._process(account, key, Kind(kind), payload)
+            if account.usage and account.usage[0][0] == key:
+                _, cursor = heapq.heappop(account.usage)
+                self._process(account, key, Kind.USAGE, cursor)
+            elif account.tick is not None and key == (account.tick, int(Rank.AUTOBILL), 0, 0):
+                self._process(account, key, Kind.AUTOBILL, None)
+            else:
+                _, kind, payload = heapq.heappop(account.heap)
+                self._process(account, key, Kind(kind), payload)
             self.stats.items += 1
             top = account.peek()
             if top is not None:
@@ -336,8 +364,15 @@ class Replay:
             if org.version != version:  # bought (or failed): S04, tiers come after autobill
                 account.push(at_us, Rank.TIER, 0, Kind.TIER, None)
             nxt = at_us + HOUR_US
-            if nxt < self.end_us:
-                account.push(nxt, Rank.AUTOBILL, 0, Kind.AUTOBILL, None)
+            if not self.options.per_task and _autobill_idle(org):
+                # Nothing but usage or an action can wake the check: the hours
+                # until the next of those are no-ops (A04).
+                upcoming = [account.heap[0][0][0]] if account.heap else []
+                if account.usage:
+                    upcoming.append(account.usage[0][0][0])
+                wake = min(upcoming) if upcoming else self.end_us
+                nxt = max(nxt, next_hour_us(wake - 1))
+            account.tick = nxt if nxt < self.end_us else None
         elif kind is Kind.DEFERRED:
             org = account.aggregate
             assert isinstance(org, ApiOrganization)
@@ -445,7 +480,7 @@ class Replay:
                 )
                 first_tick = next_hour_us(to_us(at) - 1)  # A04: on the hour, from opening
                 if first_tick < self.end_us:
-                    account.push(first_tick, Rank.AUTOBILL, 0, Kind.AUTOBILL, None)
+                    account.tick = first_tick
         except DomainError as exc:
             raise ScenarioError([self._problem(path, exc)]) from exc
 
@@ -550,74 +585,114 @@ class Replay:
             return account.order
         return account.order - len(self.scenario.workspaces)
 
-    def _usage(self, account: _Account, key: Key, cursor: _Cursor) -> None:
+    def _lane(self, account: _Account, cursor: _Cursor, n: int, order: int) -> Lane:
+        """The next ``n`` tasks of ``cursor`` as a lane of a batch."""
         i = cursor.next_index
-        if cursor.next_index == 0:
-            self._pull_occurrence(account)  # keep one occurrence ahead in the queue
-        count = cursor.occurrence.count
-        n = 1 if self.options.per_task else self._run_length(account, key, cursor)
-        first = cursor.time_of(i)
-        interval = cursor.interval_us
-        refunded = slice_indices(cursor.refunded, i, i + n)
-        safety = slice_indices(cursor.safety, i, i + n)
         spec = self._task_spec(account, cursor)
+        lane = Lane(
+            task=spec,
+            first=cursor.time_of(i),
+            interval=cursor.interval_us,
+            count=n,
+            refunded=slice_indices(cursor.refunded, i, i + n),
+            safety=slice_indices(cursor.safety, i, i + n),
+            order=order,
+            mode=GenerationMode(cursor.line.mode),
+            key=cursor.line.key,
+        )
+        agg = account.aggregate
+        if isinstance(agg, ApiOrganization):
+            lane.concurrency, lane.daily_limit = self._limit(Tier(agg.tier), spec.model)
+        return lane
+
+    def _usage(self, account: _Account, key: Key, cursor: _Cursor) -> None:
+        if self.options.per_task:
+            if cursor.next_index == 0:
+                self._pull_occurrence(account)  # keep one occurrence ahead in the queue
+            batch = [(cursor, 1)]
+        else:
+            batch = self._batch(account, key, cursor)
+        lanes = [self._lane(account, c, n, order) for order, (c, n) in enumerate(batch)]
         agg = account.aggregate
         if isinstance(agg, WebWorkspace):
-            agg.generate(
-                from_us(first),
-                interval,
-                n,
-                spec,
-                GenerationMode(cursor.line.mode),
-                refunded,
-                safety,
-            )
+            agg.generate_batch(lanes)
         else:
             assert isinstance(agg, ApiOrganization)
-            concurrency, daily = self._limit(Tier(agg.tier), spec.model)
-            agg.submit_tasks(
-                from_us(first),
-                interval,
-                n,
-                spec,
-                concurrency,
-                daily,
-                refunded,
-                safety,
-                cursor.line.key,
-            )
+            agg.submit_batch(lanes)
         self.stats.runs += 1
-        self.stats.tasks += n
-        cursor.next_index = i + n
-        if cursor.next_index < count:
-            account.push(
-                cursor.time_of(cursor.next_index), Rank.USAGE, cursor.line_index, Kind.USAGE, cursor
-            )
+        self.stats.lanes += len(lanes)
+        for c, n in batch:
+            self.stats.tasks += n
+            c.next_index += n
+            if c.next_index < c.occurrence.count:
+                account.push_usage(c.time_of(c.next_index), c)
 
-    def _run_length(self, account: _Account, key: Key, cursor: _Cursor) -> int:
-        """How many of this occurrence's tasks come before anything else of the account."""
-        i = cursor.next_index
-        remaining = cursor.occurrence.count - i
-        interval = cursor.interval_us
-        first = cursor.time_of(i)
-        bound = account.peek()
-        limit_us = self.stop_us + 1  # tasks strictly before this instant
-        if account.surface is Surface.API:
-            limit_us = min(limit_us, next_hour_us(first))  # A04: the hourly check
-        if bound is not None and bound[0] < limit_us:
-            limit_us = bound[0]
-            if interval == 0:
-                return remaining  # all at this instant, and we come first at it
-            n = min(remaining, (limit_us - first - 1) // interval + 1)
-            # A task exactly at the bound's instant still comes first if our key is smaller.
-            if n < remaining and first + n * interval == limit_us:
-                ours = (limit_us, key[1], key[2], key[3])
-                if ours < bound:
-                    n += 1
-            return max(1, n)
-        if interval == 0:
-            return remaining
-        return max(1, min(remaining, (limit_us - first - 1) // interval + 1))
+    def _batch(self, account: _Account, key: Key, cursor: _Cursor) -> list[tuple[_Cursor, int]]:
+        """The tasks of every usage line of the account from ``key`` on, up to the
+        first instant at which anything else of the account is due (an action, a
+        billing date, a tier check, an hourly autobill check that may buy), the
+        next UTC midnight or the stop instant: (cursor, tasks) in S04 order."""
+        first = key[0]
+        bound = min(self.stop_us + 1, (first // DAY_US + 1) * DAY_US)
+        if account.heap and account.heap[0][0][0] < bound:
+            bound = account.heap[0][0][0]  # it comes before usage at its instant (S04)
+        while account.ahead_us is not None and account.ahead_us < bound:
+            self._pull_occurrence(account)
+        cursors: list[_Cursor] = [cursor]
+        while account.usage and account.usage[0][0][0] < bound:
+            cursors.append(heapq.heappop(account.usage)[1])
+        if account.tick is not None and account.tick < bound:
+            bound = self._autobill_bound(account, cursors, bound)
+        cursors.sort(key=lambda c: (c.line_index, c.first_us))
+        batch: list[tuple[_Cursor, int]] = []
+        for c in cursors:
+            i = c.next_index
+            n = tasks_before(c.time_of(i), c.interval_us, c.occurrence.count - i, bound)
+            if n > 0:
+                batch.append((c, n))
+            else:
+                account.push_usage(c.time_of(i), c)
+        if account.tick is not None and account.tick < bound:
+            # Every hourly check before `bound` was shown to find the balance at or
+            # above the threshold (or autobill off): they would do nothing (A04).
+            nxt = next_hour_us(bound - 1)
+            account.tick = nxt if nxt < self.end_us else None
+        return batch
+
+    def _autobill_bound(self, account: _Account, cursors: list[_Cursor], bound: int) -> int:
+        """The first hourly check before ``bound`` that might buy: one at which the
+        balance, were every task before it charged, would be below the threshold."""
+        org = account.aggregate
+        assert isinstance(org, ApiOrganization) and account.tick is not None
+        if _autobill_idle(org, ignore_balance=True):
+            return bound
+        assert org.autobill is not None
+        threshold = org.autobill["threshold"]
+        costs = [self._task_spec(account, c).credits_each for c in cursors]
+
+        def quiet(until: int) -> bool:  # every check before `until` finds enough credits
+            spend = 0
+            for c, cost in zip(cursors, costs, strict=True):
+                i = c.next_index
+                stop = i + tasks_before(c.time_of(i), c.interval_us, c.occurrence.count - i, until)
+                spend += count_paying(stop, c.refunded, i, stop) * cost
+            return org.balance - spend >= threshold
+
+        if quiet(bound):
+            return bound
+        for hour in range(account.tick, bound, HOUR_US):
+            if not quiet(hour):  # it sees the tasks strictly before it
+                return hour
+        return bound
+
+
+def _autobill_idle(org: ApiOrganization, *, ignore_balance: bool = False) -> bool:
+    """A04: an hourly check would do nothing until usage or an action changes things."""
+    if org.autobill is None or not org.autobill_enabled:
+        return True
+    if ignore_balance:
+        return False
+    return org.balance >= org.autobill["threshold"]
 
 
 def _format(path: DataPath) -> str:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import sys
-import time
 from datetime import UTC, datetime
 from enum import StrEnum
 from pathlib import Path
@@ -17,7 +16,6 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ledger.cli import (
     checks,
@@ -43,6 +41,7 @@ from ledger.cli.options import (
     scenario_error,
     store_errors,
 )
+from ledger.cli.progress import replay_progress
 from ledger.domain.errors import DomainError
 from ledger.runfolder import check_target
 from ledger.runs import RunInfo, default_run_dir, run_scenario
@@ -175,30 +174,7 @@ def run(
     target = run_folder(dir_, run_name) if run_name else (dir_ or default_run_dir(scenario))
     if run_name is None and dir_ is None:
         refuse_collision(scenario, target)
-    started = time.monotonic()  # wall time only decides whether to show a progress bar
-    progress = Progress(
-        TextColumn("replaying"),
-        BarColumn(),
-        TextColumn("{task.description}"),
-        TimeElapsedColumn(),
-        console=err,
-        transient=True,
-        disable=not err.is_terminal,
-    )
-    start, end = loaded.scenario.start, loaded.scenario.end
-    total = (end - start).total_seconds()
-    with progress:
-        bar = progress.add_task("", total=total, visible=False)
-
-        def tick(at: datetime) -> None:
-            if time.monotonic() - started > 1.0:
-                progress.update(
-                    bar,
-                    completed=(at - start).total_seconds(),
-                    description=at.date().isoformat(),
-                    visible=True,
-                )
-
+    with replay_progress(loaded.scenario.start, loaded.scenario.end) as tick:
         try:
             with store_errors(url):
                 info = run_scenario(

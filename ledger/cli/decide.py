@@ -18,6 +18,7 @@ from typing import Annotated, Any
 import typer
 
 from ledger.cli.options import bad_input, scenario_error
+from ledger.cli.progress import count_progress
 from ledger.decide.breakeven import BreakEvenReport, Switch, breakeven
 from ledger.decide.chart import render_html
 from ledger.decide.compare import RouteResult, compare, months_in
@@ -104,12 +105,20 @@ def compare_command(
         _sampled_compare(loaded, samples, seed, workers, cluster, explore, format_)
         return
     try:
-        ranked = compare(loaded.workload, loaded.price_book, explore=explore)
-        report = (
-            breakeven(loaded.workload, loaded.price_book, explore=explore, ranked=ranked)
-            if with_breakeven or html is not None
-            else None
-        )
+        with count_progress("comparing routes", "route replays") as tick:
+            ranked = compare(loaded.workload, loaded.price_book, explore=explore, progress=tick)
+            done = len(ranked)
+            report = (
+                breakeven(
+                    loaded.workload,
+                    loaded.price_book,
+                    explore=explore,
+                    ranked=ranked,
+                    progress=lambda n: tick(done + n),
+                )
+                if with_breakeven or html is not None
+                else None
+            )
     except ScenarioError as exc:
         raise scenario_error(exc) from None
     if html is not None and report is not None:

@@ -28,6 +28,7 @@ from ledger.cli.options import (
     scenario_error,
     store_errors,
 )
+from ledger.cli.progress import replay_progress
 from ledger.report import write_report
 from ledger.runs import RunInfo, RunNotFoundError, default_run_dir, open_run, run_scenario
 from scenarios.errors import ScenarioError
@@ -73,8 +74,13 @@ def _open_or_replay(
         folder = run_folder(dir_, run_name) if run_name else (dir_ or default_run_dir(target))
         if run_name is None and dir_ is None:
             refuse_collision(target, folder)
-        with store_errors(url):
-            return run_scenario(target, folder, loaded=loaded, run_name=run_name, store=url)
+        with (
+            replay_progress(loaded.scenario.start, loaded.scenario.end) as tick,
+            store_errors(url),
+        ):
+            return run_scenario(
+                target, folder, loaded=loaded, run_name=run_name, store=url, progress=tick
+            )
     except ScenarioError as exc:
         raise scenario_error(exc) from None
 

@@ -117,10 +117,18 @@ def scaled(workload: Workload, main: MainLine, k: int) -> Workload:
 class Prober:
     """Route results at any count, each computed once."""
 
-    def __init__(self, workload: Workload, book: PriceBook, main: MainLine) -> None:
+    def __init__(
+        self,
+        workload: Workload,
+        book: PriceBook,
+        main: MainLine,
+        progress: Callable[[int], None] | None = None,
+    ) -> None:
         self.workload = workload
         self.book = book
         self.main = main
+        self.progress = progress
+        self.replays = 0
         self._cache: dict[tuple[str, int], RouteResult] = {}
 
     def result(self, route: Route, k: int) -> RouteResult:
@@ -129,6 +137,9 @@ class Prober:
         if found is None:
             found = evaluate(route, scaled(self.workload, self.main, k), self.book)
             self._cache[key] = found
+            self.replays += 1
+            if self.progress is not None:
+                self.progress(self.replays)
         return found
 
     def seed(self, results: Sequence[RouteResult], k: int) -> None:
@@ -251,8 +262,12 @@ def breakeven(
     *,
     explore: bool = True,
     ranked: Sequence[RouteResult] | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> BreakEvenReport:
-    """Probe and bisect the volumes where the cheapest route changes."""
+    """Probe and bisect the volumes where the cheapest route changes.
+
+    ``progress`` is told how many route replays the probing has made so far.
+    """
     main = main_line(workload, book)
     ranked = (
         list(ranked)
@@ -260,7 +275,7 @@ def breakeven(
         else rank(evaluate(r, workload, book) for r in routes(workload, book, explore=explore))
     )
     reps = families(ranked)
-    prober = Prober(workload, book, main)
+    prober = Prober(workload, book, main, progress)
     prober.seed(ranked, main.count)
     grid = grid_counts(main.count)
     # A route that cannot carry one task per occurrence (Free's one-time grant)

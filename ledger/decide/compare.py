@@ -31,7 +31,7 @@ only keeps the other surface's routes from carrying, and says so.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -39,9 +39,8 @@ from typing import Any
 
 from dateutil.relativedelta import relativedelta
 
-from ledger.application import Ledger
 from ledger.decide.demand import Demand, demand
-from ledger.decide.measure import AccountFigures, measure
+from ledger.decide.measure import AccountFigures, MeasuringLedger, measure
 from ledger.domain.time import to_us
 from ledger.domain.types import Billing, GenerationMode, Plan, RefusalReason, Surface, Tier
 from ledger.pricing.models import PriceBook
@@ -171,16 +170,25 @@ def rank(results: Iterable[RouteResult]) -> list[RouteResult]:
 
 
 def compare(
-    workload: Workload, book: PriceBook, *, explore: bool = True, draws: Draws | None = None
+    workload: Workload,
+    book: PriceBook,
+    *,
+    explore: bool = True,
+    draws: Draws | None = None,
+    progress: Callable[[int], None] | None = None,
 ) -> list[RouteResult]:
     """Replay ``workload`` on every route (``book`` has the workload's overrides applied).
 
     ``draws``: one forecast sample's draws of the workload's uncertain inputs
-    (``compare --samples``); None replays their typical values.
+    (``compare --samples``); None replays their typical values. ``progress`` is
+    told how many routes have been replayed so far.
     """
-    return rank(
-        evaluate(route, workload, book, draws) for route in routes(workload, book, explore=explore)
-    )
+    results = []
+    for route in routes(workload, book, explore=explore):
+        results.append(evaluate(route, workload, book, draws))
+        if progress is not None:
+            progress(len(results))
+    return rank(results)
 
 
 def evaluate(
@@ -252,7 +260,7 @@ def _scenario(workload: Workload, route: Route, account: Workspace | Organizatio
 def _replay(
     scenario: Scenario, book: PriceBook, surface: Surface, draws: Draws | None = None
 ) -> AccountFigures:
-    ledger = Ledger("memory", run="compare")
+    ledger = MeasuringLedger()
     try:
         replay(scenario, book, ledger, options=ReplayOptions(draws=draws))
         return measure(ledger, ACCOUNT, surface, scenario.start, scenario.end)

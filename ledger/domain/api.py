@@ -7,8 +7,12 @@ is an event with its reason, because users count them.
 
 from __future__ import annotations
 
+import heapq
+from bisect import bisect_left
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -18,15 +22,18 @@ from ledger.domain import rules
 from ledger.domain.base import SimulatedAggregate
 from ledger.domain.errors import DomainError
 from ledger.domain.runs import (
+    Lane,
     add_to_window,
-    affordable,
     count_paying,
+    largest_true,
+    next_midnight,
     prune_window,
     queue_run,
     slice_indices,
     tasks_at_or_before,
     tasks_before,
     window_count,
+    window_count_until,
     window_room_at,
 )
 from ledger.domain.terms import TaskSpec, TierRule
@@ -98,6 +105,7 @@ class ApiOrganization(SimulatedAggregate):
         self.card_fails = 0
         self.cap_blocked = False
         self.purchases: list[list[Any]] = []  # [instant us, usd] inside the 30-day window
+        self.purchases_usd = Decimal("0")  # their sum
         self.cumulative_usd = Decimal("0")
         self.first_purchase_at: datetime | None = None
         self.tier_rules = [dict(r) for r in tier_rules]
@@ -170,9 +178,18 @@ class ApiOrganization(SimulatedAggregate):
         return self._rule(self.tier).monthly_cap_usd
 
     def window_spend_usd(self, at: datetime) -> Decimal:
-        """A07: dollars of purchases in the rolling 30 days ending at ``at``."""
+        """A07: dollars of purchases in the rolling 30 days ending at ``at``.
+
+        ``purchases`` is in time order and holds ``purchases_usd`` in all, so
+        only the few that left the window since the last purchase are walked.
+        """
         horizon = to_us(at) - DAYS_30_US
-        return sum((Decimal(usd) for t, usd in self.purchases if t > horizon), Decimal("0"))
+        total = Decimal(self.purchases_usd)
+        for t, usd in self.purchases:
+            if t > horizon:
+                break
+            total -= Decimal(usd)
+        return total
 
     def remaining_cap_usd(self, at: datetime) -> Decimal:
         return max(Decimal("0"), self.monthly_cap_usd - self.window_spend_usd(at))
@@ -232,8 +249,16 @@ class ApiOrganization(SimulatedAggregate):
     def _record_purchase(self, at: datetime, credits: int, usd: Decimal) -> None:
         now = to_us(at)
         self.balance += credits
-        self.purchases = [p for p in self.purchases if p[0] > now - DAYS_30_US]
+        gone = 0
+        for t, old in self.purchases:
+            if t > now - DAYS_30_US:
+                break
+            self.purchases_usd = Decimal(self.purchases_usd) - Decimal(old)
+            gone += 1
+        if gone:
+            del self.purchases[:gone]
         self.purchases.append([now, usd])
+        self.purchases_usd = Decimal(self.purchases_usd) + Decimal(usd)
         self.cumulative_usd += usd
         if self.first_purchase_at is None:
             self.first_purchase_at = at
@@ -527,105 +552,102 @@ class ApiOrganization(SimulatedAggregate):
         safety_failed: list[int] | None = None,
         key: str | None = None,
     ) -> None:
-        """A02, A03, A08, A09, A11: ``count`` identical tasks, evenly spaced.
+        """``count`` identical tasks, evenly spaced: a batch of one lane."""
+        self.submit_batch(
+            [
+                Lane(
+                    task=task,
+                    first=to_us(first_at),
+                    interval=interval_us,
+                    count=count,
+                    refunded=list(refunded or []),
+                    safety=list(safety_failed or []),
+                    key=key,
+                    concurrency=concurrency,
+                    daily_limit=daily_limit,
+                )
+            ]
+        )
 
-        Each task is decided exactly as if submitted alone, in order: over the
-        rolling 24 h limit for its model it is refused as rate-limited (A08);
-        short of credits it is refused (A03); otherwise it is charged at
-        submission (A09), queued for a free concurrency slot, and refunded at
-        once if it fails internally (A11; safety failures stay charged).
-        Consecutive tasks with the same outcome become one event.
+    def submit_batch(self, lanes: Sequence[Lane]) -> None:
+        """A02, A03, A08, A09, A11: the tasks of several usage lines over one stretch.
+
+        Each task is decided exactly as if submitted alone, in true time order
+        across the lanes (ties in lane order): over the rolling 24 h limit for
+        its model it is refused as rate-limited (A08), or under the policy
+        ``defer`` waits for room (and so do the model's later tasks until the
+        backlog is cleared); short of credits it is refused (A03); otherwise it
+        is charged at submission (A09), queued for a free concurrency slot of
+        its model, and refunded at once if it fails internally (A11; safety
+        failures stay charged). Deferred tasks whose room comes go first, each
+        at its own instant. Apart from them nothing in a batch adds or takes
+        credits, so a lane short of credits stays short until the batch ends.
+
+        The decisions are found by arithmetic: the longest stretch in which no
+        limit can bind is accepted at once (credits and windows bounded from
+        above), and only the task where something may bind is decided alone.
+        Each lane's consecutive tasks with the same outcome become one event;
+        events of different lanes overlap in time and are recorded in the
+        order of their last task.
         """
-        first = to_us(first_at)
-        refunded = refunded or []
-        safety = safety_failed or []
-        defer = self.on_daily_limit is DailyLimitPolicy.DEFER
-        known_key = key is None or (key in self.keys and self.keys[key]["active"])
-        i = 0
-        while i < count:
-            t = first + i * interval_us
-            # A08 defer: tasks whose room came by t go first, in order, each at its
-            # own instant; events stay in time order, so every stretch below ends
-            # before the next one is due.
+        rest = [lane for lane in lanes if lane.count > 0]
+        while rest:
+            first = min(lane.first for lane in rest)
             due = self.next_deferred_us
-            if due is not None and due <= t:
-                self.resubmit_deferred(from_us(due))
+            if due is not None and due <= first:
+                self.resubmit_deferred(from_us(first))  # A08 defer: they came earlier
                 continue
-            left = count - i if due is None else tasks_before(t, interval_us, count - i, due)
-            if not known_key:
-                self._refuse_tasks(
-                    first, interval_us, i, left, task, RefusalReason.UNKNOWN_KEY, 0, key
-                )
-                i += left
-                continue
-            window = self.windows.get(task.model, [])
-            in_window = window_count(window, t)
-            waiting = bool(self.backlog.get(task.model))
-            if in_window >= daily_limit or waiting:
-                room = (
-                    self.backlog_room[task.model]
-                    if waiting
-                    else window_room_at(window, t, daily_limit)
-                )
-                n = max(1, tasks_before(t, interval_us, left, room))
-                if defer:
-                    self._defer_tasks(
-                        first,
-                        interval_us,
-                        i,
-                        n,
-                        task,
-                        refunded,
-                        safety,
-                        key,
-                        room,
-                        (concurrency, daily_limit),
-                    )
-                else:
-                    self._refuse_tasks(
-                        first, interval_us, i, n, task, RefusalReason.DAILY_LIMIT, 0, key
-                    )
-                i += n
-                continue
-            cost = task.credits_each
-            k = min(affordable(self.balance, cost, -1, count, refunded, i), left)
-            if k == 0:
-                # Nothing before the next deferred task adds credits: all short too.
-                self._refuse_tasks(
-                    first,
-                    interval_us,
-                    i,
-                    left,
-                    task,
-                    RefusalReason.INSUFFICIENT_CREDITS,
-                    cost - self.balance,
-                    key,
-                )
-                i += left
-                continue
-            k = min(k, daily_limit - in_window)
-            start_at = first + i * interval_us
-            slots = list(self.slots.get(task.model, []))
-            if len(slots) < concurrency:  # A06: a higher tier adds slots, free at once
-                slots.extend([0] * (concurrency - len(slots)))
-            wait, wait_at = queue_run(slots, start_at, interval_us, k, task.processing_us)
-            self.trigger_event(
-                self.TaskCharged,
-                timestamp=from_us(first + (i + k - 1) * interval_us),
-                model=task.model,
-                label=task.label,
-                key=key,
-                first_at=from_us(start_at),
-                interval_us=interval_us,
-                count=k,
-                credits_each=cost,
-                refunded=slice_indices(refunded, i, i + k),
-                safety_failed=slice_indices(safety, i, i + k),
-                max_wait_us=wait,
-                max_wait_at=from_us(wait_at),
-                slots_after=slots,
-            )
-            i += k
+            # A batch stops where a deferred task is due, and several lanes are
+            # decided a UTC day at a time (the replay cuts them so anyway).
+            stop = due if due is not None else None
+            if len(rest) > 1 and any(lane.last >= next_midnight(first) for lane in rest):
+                midnight = next_midnight(first)
+                stop = midnight if stop is None else min(stop, midnight)
+            now = [lane.head(lane.before_instant(stop)) for lane in rest] if stop else rest
+            decision = _ApiBatch(self, now)
+            decision.run()
+            cut = decision.cut
+            if cut is not None:
+                # A08 defer: a task must wait. Decide what came before it, then
+                # defer it; the model's later tasks wait behind it.
+                t, order, cut_lane, cut_index = cut
+                now = [
+                    lane.head(cut_index if j == cut_lane else lane.before(t, order))
+                    for j, lane in enumerate(now)
+                ]
+                decision = _ApiBatch(self, now)
+                decision.run()
+                assert decision.cut is None  # the tasks before the first wait are unchanged
+            decision.emit()
+            rest = [lane.tail(done.count) for lane, done in zip(rest, now, strict=True)]
+            if cut is not None:
+                self._defer_first(rest[cut_lane])
+                rest[cut_lane] = rest[cut_lane].tail(1)
+            rest = [lane for lane in rest if lane.count > 0]
+
+    def _defer_first(self, lane: Lane) -> None:
+        """A08 defer: the lane's first task waits for room in its model's window."""
+        model = lane.task.model
+        t = lane.first
+        room = window_room_at(self.windows.get(model, []), t, lane.daily_limit)
+        self.trigger_event(
+            self.TaskDeferred,
+            timestamp=from_us(t),
+            model=model,
+            label=lane.task.label,
+            key=lane.key,
+            first_at=from_us(t),
+            interval_us=0,
+            count=1,
+            credits_each=lane.task.credits_each,
+            processing_us=lane.task.processing_us,
+            refunded=slice_indices(lane.refunded, 0, 1),
+            safety_failed=slice_indices(lane.safety, 0, 1),
+            until=from_us(room),
+            concurrency=lane.concurrency,
+            daily_limit=lane.daily_limit,
+            batch_at=from_us(t),
+        )
 
     # ------------------------------------------------ A08 policy defer
 
@@ -671,6 +693,7 @@ class ApiOrganization(SimulatedAggregate):
                 "credits_each": cost,
                 "requested_at": from_us(requested),
                 "deferred_us": submitted - requested,
+                "batch_at": from_us(submitted),
             }
             if self.balance < cost:
                 self.trigger_event(
@@ -695,37 +718,6 @@ class ApiOrganization(SimulatedAggregate):
                 **common,
             )
 
-    def _defer_tasks(
-        self,
-        first: int,
-        interval: int,
-        start: int,
-        n: int,
-        task: TaskSpec,
-        refunded: list[int],
-        safety: list[int],
-        key: str | None,
-        room: int,
-        limits: tuple[int, int],
-    ) -> None:
-        self.trigger_event(
-            self.TaskDeferred,
-            timestamp=from_us(first + (start + n - 1) * interval),
-            model=task.model,
-            label=task.label,
-            key=key,
-            first_at=from_us(first + start * interval),
-            interval_us=interval,
-            count=n,
-            credits_each=task.credits_each,
-            processing_us=task.processing_us,
-            refunded=slice_indices(refunded, start, start + n),
-            safety_failed=slice_indices(safety, start, start + n),
-            until=from_us(room),
-            concurrency=limits[0],
-            daily_limit=limits[1],
-        )
-
     def _after_resubmission(self, model: str, at: datetime) -> None:
         """Drop the backlog's first task and find when the next may go (from events)."""
         tasks = self.backlog[model]
@@ -737,31 +729,6 @@ class ApiOrganization(SimulatedAggregate):
         _, daily = self.backlog_limits[model]
         t = to_us(at)
         self.backlog_room[model] = window_room_at(self.windows.get(model, []), t, daily)
-
-    def _refuse_tasks(
-        self,
-        first: int,
-        interval: int,
-        start: int,
-        n: int,
-        task: TaskSpec,
-        reason: RefusalReason,
-        shortfall: int,
-        key: str | None,
-    ) -> None:
-        self.trigger_event(
-            self.TaskRefused,
-            timestamp=from_us(first + (start + n - 1) * interval),
-            model=task.model,
-            label=task.label,
-            key=key,
-            first_at=from_us(first + start * interval),
-            interval_us=interval,
-            count=n,
-            credits_each=task.credits_each,
-            reason=reason,
-            shortfall=shortfall,
-        )
 
     class TaskCharged(Aggregate.Event):
         """``count`` tasks at ``first_at + i * interval_us``, charged at submission;
@@ -781,6 +748,7 @@ class ApiOrganization(SimulatedAggregate):
         max_wait_us: int  # A09: the longest queue wait among these tasks
         max_wait_at: datetime
         slots_after: list[int]  # A09: when each concurrency slot is free afterwards
+        batch_at: datetime  # the first instant of the batch it was decided in (S05)
 
         def apply(self, aggregate: ApiOrganization) -> None:
             kept = count_paying(self.count, self.refunded, 0, self.count)
@@ -806,6 +774,7 @@ class ApiOrganization(SimulatedAggregate):
         credits_each: int
         reason: RefusalReason
         shortfall: int
+        batch_at: datetime  # the first instant of the batch it was decided in (S05)
 
         def apply(self, aggregate: ApiOrganization) -> None:
             pass
@@ -827,6 +796,7 @@ class ApiOrganization(SimulatedAggregate):
         until: datetime
         concurrency: int
         daily_limit: int
+        batch_at: datetime  # the first instant of the batch it was decided in (S05)
 
         def apply(self, aggregate: ApiOrganization) -> None:
             first = to_us(self.first_at)
@@ -869,3 +839,354 @@ class ApiOrganization(SimulatedAggregate):
 
         def apply(self, aggregate: ApiOrganization) -> None:
             aggregate._after_resubmission(self.model, self.timestamp)
+
+
+_Refusal = tuple[int, int, RefusalReason, int]  # (first index, count, reason, shortfall)
+
+
+class _ApiBatch:
+    """The decisions of one ``submit_batch`` call, on a copy of the state it reads."""
+
+    def __init__(self, org: ApiOrganization, lanes: list[Lane]) -> None:
+        self.org = org
+        self.lanes = lanes
+        n = len(lanes)
+        self.pos = [0] * n
+        self.dead = [-1] * n  # index of the task where the lane fell short of credits
+        self.charged: list[list[list[int]]] = [[] for _ in range(n)]  # [start, count]
+        self.refused: list[list[_Refusal]] = [[] for _ in range(n)]
+        self.balance = org.balance
+        self.windows: dict[str, list[list[int]]] = {}  # copied from the org's on first change
+        self.limit: dict[str, int] = {}
+        for lane in lanes:
+            m = lane.task.model
+            self.limit[m] = min(self.limit.get(m, lane.daily_limit), lane.daily_limit)
+        # From the first lane short of credits on: its balance and window state, and
+        # every task accepted after it, (instant, order, index, credits kept, model).
+        self.death: tuple[int, int] | None = None
+        self.death_balance = 0
+        self.death_windows: dict[str, list[list[int]]] = {}
+        self.after_death: list[tuple[int, int, int, int, str]] = []
+        # A08 policy defer: chunks [start, count] of each lane that wait for room,
+        # and the first task (instant, lane order) that would start waiting now.
+        self.defer = org.on_daily_limit is DailyLimitPolicy.DEFER
+        self.deferred: list[list[list[int]]] = [[] for _ in range(n)]
+        self.cut: tuple[int, int, int, int] | None = None  # (instant, order, lane, index)
+
+    # ---------------------------------------------------------------- deciding
+
+    def run(self) -> None:
+        lanes, pos = self.lanes, self.pos
+        keys = self.org.keys
+        waiting: dict[str, list[int]] = {}
+        for j, lane in enumerate(lanes):
+            if lane.key is not None and not (lane.key in keys and keys[lane.key]["active"]):
+                self._refuse(j, 0, lane.count, RefusalReason.UNKNOWN_KEY, 0)
+                pos[j] = lane.count
+            elif self.defer and self.org.backlog.get(lane.task.model):
+                waiting.setdefault(lane.task.model, []).append(j)
+        for js in waiting.values():
+            self._defer_waiting(js)
+        while True:
+            live = [j for j, lane in enumerate(lanes) if self.dead[j] < 0 and pos[j] < lane.count]
+            if not live or self.cut is not None:
+                break
+            t0 = min(lanes[j].at(pos[j]) for j in live)
+            end = max(lanes[j].last for j in live)
+            held = {
+                lanes[j].task.model: window_count(self._window(lanes[j].task.model), t0)
+                for j in live
+            }
+            last = largest_true(t0, end, partial(self._safe, live, held))
+            if last >= t0:
+                for j in live:
+                    self._accept(j, pos[j], lanes[j].upto(last))
+                continue
+            self._step(min(live, key=lambda j: (lanes[j].at(pos[j]), lanes[j].order)))
+        for j, start in enumerate(self.dead):
+            if start >= 0:
+                self._decide_short(j, start)
+
+    def _safe(self, live: list[int], held: dict[str, int], t: int) -> bool:
+        """Every live lane's tasks up to ``t`` surely go through (upper bounds)."""
+        spend = 0
+        worst_refund = 0
+        joined = dict.fromkeys(held, 0)
+        for j in live:
+            lane = self.lanes[j]
+            start, stop = self.pos[j], lane.upto(t)
+            if stop <= start:
+                continue
+            cost = lane.task.credits_each
+            joined[lane.task.model] += stop - start
+            spend += count_paying(lane.count, lane.refunded, start, stop) * cost
+            if cost > worst_refund and bisect_left(lane.refunded, start) < bisect_left(
+                lane.refunded, stop
+            ):
+                worst_refund = cost  # A11: a refunded task is charged before it is given back
+        if self.balance - spend < worst_refund:
+            return False
+        return all(held[m] + k <= self.limit[m] for m, k in joined.items())
+
+    def _step(self, j: int) -> None:
+        """Decide the next task alone (lane ``j``), exactly as per-task processing."""
+        lane = self.lanes[j]
+        i = self.pos[j]
+        t = lane.at(i)
+        model = lane.task.model
+        window = self._window(model)
+        if window_count(window, t) >= lane.daily_limit:
+            if self.defer:
+                self._cut_at(j, i)  # A08 defer: it waits; the batch stops here
+                return
+            # A08: nothing of this model joins the window before it has room again.
+            room = window_room_at(window, t, lane.daily_limit)
+            k = max(1, tasks_before(t, lane.interval, lane.count - i, room))
+            self._refuse(j, i, k, RefusalReason.DAILY_LIMIT, 0)
+            self.pos[j] = i + k
+        elif self.balance < lane.task.credits_each:
+            self.dead[j] = i  # A03: and so for the rest of the batch
+            if self.death is None:
+                self.death = (t, lane.order)
+                self.death_balance = self.balance
+                self.death_windows = {m: [list(r) for r in self._window(m)] for m in self.limit}
+        else:
+            self._accept(j, i, i + 1)
+
+    def _defer_waiting(self, js: list[int]) -> None:
+        """A08 defer: lanes of a model with a backlog. Every task of theirs waits
+        (the batch ends before the backlog's first room), in true time order."""
+        lanes, pos = self.lanes, self.pos
+        others: list[Lane] = [lanes[j] for j in js]
+        while True:
+            nxt: list[int | None] = [pos[j] if pos[j] < lanes[j].count else None for j in js]
+            going = [k for k, p in enumerate(nxt) if p is not None]
+            if not going:
+                return
+            k = min(going, key=lambda k: (others[k].at(pos[js[k]]), others[k].order))
+            j = js[k]
+            n = max(1, others[k].run_before(pos[j], others, nxt))
+            self.deferred[j].append([pos[j], n])
+            pos[j] += n
+
+    def _window(self, model: str) -> list[list[int]]:
+        window = self.windows.get(model)
+        return window if window is not None else self.org.windows.get(model, [])
+
+    def _accept(self, j: int, start: int, stop: int) -> None:
+        if stop <= start:
+            return
+        lane = self.lanes[j]
+        cost = lane.task.credits_each
+        self.balance -= count_paying(lane.count, lane.refunded, start, stop) * cost
+        chunks = self.charged[j]
+        if chunks and chunks[-1][0] + chunks[-1][1] == start:
+            chunks[-1][1] += stop - start
+        else:
+            chunks.append([start, stop - start])
+        model = lane.task.model
+        if model not in self.windows:
+            self.windows[model] = [list(r) for r in self.org.windows.get(model, [])]
+        add_to_window(self.windows[model], lane.at(start), lane.interval, stop - start)
+        if self.death is not None:
+            refunded = set(lane.refunded[bisect_left(lane.refunded, start) :])
+            for i in range(start, stop):
+                kept = 0 if i in refunded else cost
+                self.after_death.append((lane.at(i), lane.order, i, kept, model))
+        self.pos[j] = stop
+
+    def _refuse(self, j: int, start: int, k: int, reason: RefusalReason, shortfall: int) -> None:
+        refused = self.refused[j]
+        if refused:
+            s0, k0, r0, f0 = refused[-1]
+            if s0 + k0 == start and r0 is reason and f0 == shortfall:
+                refused[-1] = (s0, k0 + k, r0, f0)
+                return
+        refused.append((start, k, reason, shortfall))
+
+    def _decide_short(self, j: int, start: int) -> None:
+        """A08/A03 for the rest of a lane short of credits: rate-limited while its
+        model's window is full, else refused for credits, with the shortfall of
+        the balance at its own instant (other lanes may still be charged)."""
+        lane = self.lanes[j]
+        model = lane.task.model
+        cost = lane.task.credits_each
+        limit = lane.daily_limit
+        after = sorted(self.after_death)
+        if not after:
+            window = self.death_windows.get(model, [])
+            i = start
+            if window_count_until(window, lane.at(i)) >= limit:
+                if self.defer:
+                    self._cut_at(j, i)
+                    return
+                room = window_room_at(window, lane.at(i), limit)
+                k = max(1, tasks_before(lane.at(i), lane.interval, lane.count - i, room))
+                self._refuse(j, i, k, RefusalReason.DAILY_LIMIT, 0)
+                i += k
+            if i < lane.count:
+                shortfall = cost - self.death_balance
+                self._refuse(j, i, lane.count - i, RefusalReason.INSUFFICIENT_CREDITS, shortfall)
+            return
+        window = self.death_windows.get(model, [])
+        balance = self.death_balance
+        joined = 0
+        p = 0
+        for i in range(start, lane.count):
+            t = lane.at(i)
+            while p < len(after) and after[p][:3] < (t, lane.order, i):
+                balance -= after[p][3]
+                joined += after[p][4] == model
+                p += 1
+            if window_count_until(window, t) + joined >= limit:
+                if self.defer:
+                    self._cut_at(j, i)
+                    return
+                self._refuse(j, i, 1, RefusalReason.DAILY_LIMIT, 0)
+            else:
+                self._refuse(j, i, 1, RefusalReason.INSUFFICIENT_CREDITS, cost - balance)
+
+    def _cut_at(self, j: int, i: int) -> None:
+        """A08 defer: task ``i`` of lane ``j`` must wait; keep the earliest such task."""
+        lane = self.lanes[j]
+        cut = (lane.at(i), lane.order, j, i)
+        if self.cut is None or cut < self.cut:
+            self.cut = cut
+
+    # ---------------------------------------------------------------- queues
+
+    def _queues(self) -> dict[tuple[int, int], tuple[int, int, list[int]]]:
+        """A09 per model over the charged tasks: (max wait, its arrival, slots after)
+        for each charged chunk, keyed by (lane, chunk number)."""
+        out: dict[tuple[int, int], tuple[int, int, list[int]]] = {}
+        by_model: dict[str, list[tuple[int, int]]] = {}
+        for j, chunks in enumerate(self.charged):
+            for c in range(len(chunks)):
+                by_model.setdefault(self.lanes[j].task.model, []).append((j, c))
+        for model, items in by_model.items():
+            concurrency = max(self.lanes[j].concurrency for j, _ in items)
+            slots = list(self.org.slots.get(model, []))
+            if len(slots) < concurrency:  # A06: a higher tier adds slots, free at once
+                slots.extend([0] * (concurrency - len(slots)))
+            if len({j for j, _ in items}) == 1:
+                for j, c in items:
+                    lane = self.lanes[j]
+                    s, k = self.charged[j][c]
+                    wait, at = queue_run(
+                        slots, lane.at(s), lane.interval, k, lane.task.processing_us
+                    )
+                    out[(j, c)] = (wait, at, list(slots))
+                continue
+            out.update(self._merged_queue(slots, items))
+        return out
+
+    def _merged_queue(
+        self, slots: list[int], items: list[tuple[int, int]]
+    ) -> dict[tuple[int, int], tuple[int, int, list[int]]]:
+        """Several lanes of one model: each task takes the earliest free slot, in
+        true submission order (FIFO), exactly as per-task processing."""
+        tasks: list[tuple[int, int, int, int, int]] = []  # (arrival, order, i, lane, chunk)
+        for j, c in items:
+            lane = self.lanes[j]
+            s, k = self.charged[j][c]
+            tasks.extend((lane.at(i), lane.order, i, j, c) for i in range(s, s + k))
+        tasks.sort()
+        heapq.heapify(slots)
+        worst: dict[tuple[int, int], tuple[int, int]] = {}
+        out: dict[tuple[int, int], tuple[int, int, list[int]]] = {}
+        for arrival, _, i, j, c in tasks:
+            free = heapq.heappop(slots)
+            begin = max(arrival, free)
+            heapq.heappush(slots, begin + self.lanes[j].task.processing_us)
+            wait = begin - arrival
+            best = worst.get((j, c))
+            if best is None or wait > best[0]:
+                worst[(j, c)] = (wait, arrival)
+            s, k = self.charged[j][c]
+            if i == s + k - 1:
+                w, at = worst[(j, c)]
+                out[(j, c)] = (w, at, sorted(slots))
+        return out
+
+    # ---------------------------------------------------------------- events
+
+    def emit(self) -> None:
+        org, lanes = self.org, self.lanes
+        if not lanes:
+            return
+        batch_at = from_us(min(lane.first for lane in lanes))
+        queues = self._queues()
+        pieces: list[tuple[int, int, int, int, int]] = []  # (last instant, order, start, lane, n)
+        for j, chunks in enumerate(self.charged):
+            lane = lanes[j]
+            for c, (s, k) in enumerate(chunks):
+                pieces.append((lane.at(s + k - 1), lane.order, s, j, c))
+        for j, refusals in enumerate(self.refused):
+            lane = lanes[j]
+            for r, (s, k, _, _) in enumerate(refusals):
+                pieces.append((lane.at(s + k - 1), lane.order, s, j, -1 - r))
+        deferred = 1 << 40  # piece numbers from here on are deferred chunks
+        for j, chunks in enumerate(self.deferred):
+            lane = lanes[j]
+            for d, (s, k) in enumerate(chunks):
+                pieces.append((lane.at(s + k - 1), lane.order, s, j, deferred + d))
+        pieces.sort()
+        for last, _, s, j, c in pieces:
+            lane = lanes[j]
+            task = lane.task
+            if c >= deferred:
+                k = self.deferred[j][c - deferred][1]
+                org.trigger_event(
+                    org.TaskDeferred,
+                    timestamp=from_us(last),
+                    model=task.model,
+                    label=task.label,
+                    key=lane.key,
+                    first_at=from_us(lane.at(s)),
+                    interval_us=lane.interval,
+                    count=k,
+                    credits_each=task.credits_each,
+                    processing_us=task.processing_us,
+                    refunded=slice_indices(lane.refunded, s, s + k),
+                    safety_failed=slice_indices(lane.safety, s, s + k),
+                    until=from_us(org.backlog_room[task.model]),
+                    concurrency=lane.concurrency,
+                    daily_limit=lane.daily_limit,
+                    batch_at=batch_at,
+                )
+            elif c >= 0:
+                k = self.charged[j][c][1]
+                wait, wait_at, slots_after = queues[(j, c)]
+                org.trigger_event(
+                    org.TaskCharged,
+                    timestamp=from_us(last),
+                    model=task.model,
+                    label=task.label,
+                    key=lane.key,
+                    first_at=from_us(lane.at(s)),
+                    interval_us=lane.interval,
+                    count=k,
+                    credits_each=task.credits_each,
+                    refunded=slice_indices(lane.refunded, s, s + k),
+                    safety_failed=slice_indices(lane.safety, s, s + k),
+                    max_wait_us=wait,
+                    max_wait_at=from_us(wait_at),
+                    slots_after=slots_after,
+                    batch_at=batch_at,
+                )
+            else:
+                _, k, reason, shortfall = self.refused[j][-1 - c]
+                org.trigger_event(
+                    org.TaskRefused,
+                    timestamp=from_us(last),
+                    model=task.model,
+                    label=task.label,
+                    key=lane.key,
+                    first_at=from_us(lane.at(s)),
+                    interval_us=lane.interval,
+                    count=k,
+                    credits_each=task.credits_each,
+                    reason=reason,
+                    shortfall=shortfall,
+                    batch_at=batch_at,
+                )

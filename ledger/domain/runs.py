@@ -11,9 +11,127 @@ from __future__ import annotations
 
 import heapq
 from bisect import bisect_right
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 
+from ledger.domain.terms import TaskSpec
 from ledger.domain.time import DAY_US
+from ledger.domain.types import GenerationMode
+
+
+@dataclass(slots=True)
+class Lane:
+    """One usage line's share of a batch: ``count`` tasks at ``first + i * interval``.
+
+    A batch is several lanes over one stretch of an account's time in which
+    nothing else of the account is due; their tasks interleave. ``refunded``
+    and ``safety`` are sorted task indices (A11/W14); ``order`` breaks ties
+    between lanes at one instant (S04: scenario order). ``mode`` is for the
+    web, ``key``, ``concurrency`` and ``daily_limit`` for the API.
+    """
+
+    task: TaskSpec
+    first: int
+    interval: int
+    count: int
+    refunded: list[int] = field(default_factory=list)
+    safety: list[int] = field(default_factory=list)
+    order: int = 0
+    mode: GenerationMode = GenerationMode.CREDITS
+    key: str | None = None
+    concurrency: int = 0
+    daily_limit: int = 0
+
+    def at(self, i: int) -> int:
+        return self.first + i * self.interval
+
+    @property
+    def last(self) -> int:
+        return self.first + (self.count - 1) * self.interval
+
+    def upto(self, t: int) -> int:
+        """Index of the first task after instant ``t`` (tasks at or before it)."""
+        return tasks_at_or_before(self.first, self.interval, self.count, t)
+
+    def run_before(self, i: int, others: Sequence[Lane], pos: Sequence[int | None]) -> int:
+        """How many of this lane's tasks from index ``i`` come before the next task
+        of every other lane (``pos[k]`` is lane k's next index, None when done)."""
+        stop = self.count
+        for lane, p in zip(others, pos, strict=True):
+            if lane is self or p is None or p >= lane.count:
+                continue
+            stop = min(stop, self.before(lane.at(p), lane.order))
+        return max(0, stop - i)
+
+    def before(self, t: int, order: int) -> int:
+        """Tasks that come before a task of lane ``order`` at instant ``t`` (S04 ties)."""
+        if self.order < order:
+            return self.upto(t)
+        return tasks_before(self.first, self.interval, self.count, t)
+
+    def before_instant(self, t: int) -> int:
+        """Tasks strictly before instant ``t``."""
+        return tasks_before(self.first, self.interval, self.count, t)
+
+    def part(self, start: int, stop: int) -> Lane:
+        """Tasks ``start`` to ``stop`` (exclusive) as a lane of their own."""
+        stop = max(start, min(stop, self.count))
+        return Lane(
+            task=self.task,
+            first=self.at(start),
+            interval=self.interval,
+            count=stop - start,
+            refunded=slice_indices(self.refunded, start, stop),
+            safety=slice_indices(self.safety, start, stop),
+            order=self.order,
+            mode=self.mode,
+            key=self.key,
+            concurrency=self.concurrency,
+            daily_limit=self.daily_limit,
+        )
+
+    def head(self, n: int) -> Lane:
+        """The first ``n`` tasks."""
+        return self if n >= self.count else self.part(0, n)
+
+    def tail(self, n: int) -> Lane:
+        """The tasks after the first ``n``."""
+        return self if n <= 0 else self.part(n, self.count)
+
+
+def next_midnight(t: int) -> int:
+    return (t // DAY_US + 1) * DAY_US
+
+
+def split_lane(lane: Lane, boundary: Callable[[int], int] = next_midnight) -> list[Lane]:
+    """A lane cut at the instants ``boundary`` gives (the next UTC midnight by default)."""
+    out: list[Lane] = []
+    start = 0
+    while start < lane.count:
+        t = lane.at(start)
+        midnight = boundary(t)
+        stop = start + tasks_before(t, lane.interval, lane.count - start, midnight)
+        stop = max(stop, start + 1)
+        out.append(lane.part(start, stop))
+        start = stop
+    return out
+
+
+def largest_true(lo: int, hi: int, ok: Callable[[int], bool]) -> int:
+    """The largest x in [lo, hi] with ``ok(x)``, for a predicate true up to some
+    point and false after it; ``lo - 1`` when it is false at ``lo``."""
+    if ok(hi):
+        return hi
+    if not ok(lo):
+        return lo - 1
+    # ok(lo) and not ok(hi): bisect between them.
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if ok(mid):
+            lo = mid
+        else:
+            hi = mid
+    return lo
 
 
 def task_time(first: int, interval: int, i: int) -> int:
@@ -101,21 +219,44 @@ def window_count(runs: Sequence[Sequence[int]], t: int) -> int:
     return total
 
 
-def window_room_at(runs: Sequence[Sequence[int]], t: int, limit: int) -> int:
-    """The first instant >= t at which the window holds fewer than ``limit``."""
+def window_count_until(runs: Sequence[Sequence[int]], t: int) -> int:
+    """Generations in (t - 24h, t]: like ``window_count``, ignoring later ones."""
     horizon = t - DAY_US
-    excess = window_count(runs, t) - limit  # this many + 1 must leave the window
+    total = 0
+    for first, interval, count in runs:
+        total += tasks_at_or_before(first, interval, count, t) - tasks_at_or_before(
+            first, interval, count, horizon
+        )
+    return total
+
+
+def window_room_at(runs: Sequence[Sequence[int]], t: int, limit: int) -> int:
+    """The first instant >= t at which the window holds fewer than ``limit``,
+    when nothing joins the window after ``t``.
+
+    Runs may overlap in time (several usage lines of one model), so the
+    generation whose departure makes room is found by counting, not by
+    walking the runs in order.
+    """
+    horizon = t - DAY_US
+    excess = window_count_until(runs, t) - limit  # this many + 1 must leave the window
     if excess < 0:
         return t
-    # Find the (excess)-th (0-based) generation still inside the window, in time order.
-    need = excess
-    for first, interval, count in runs:
-        gone = tasks_at_or_before(first, interval, count, horizon)
-        inside = count - gone
-        if need < inside:
-            return first + (gone + need) * interval + DAY_US
-        need -= inside
-    raise AssertionError("window_room_at: excess larger than the window")
+    # The (excess)-th (0-based) generation after the horizon, in time order:
+    # the smallest s with more than `excess` generations in (horizon, s].
+    lo, hi = horizon + 1, t
+    while lo < hi:
+        mid = (lo + hi) // 2
+        inside = 0
+        for first, interval, count in runs:
+            inside += tasks_at_or_before(first, interval, count, mid) - tasks_at_or_before(
+                first, interval, count, horizon
+            )
+        if inside > excess:
+            hi = mid
+        else:
+            lo = mid + 1
+    return lo + DAY_US
 
 
 def add_to_window(runs: list[list[int]], first: int, interval: int, count: int) -> None:

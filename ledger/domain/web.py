@@ -8,8 +8,11 @@ timestamp (S03).
 
 from __future__ import annotations
 
+from bisect import bisect_left
+from collections.abc import Sequence
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
+from functools import partial
 from typing import Any
 from uuid import UUID
 
@@ -19,14 +22,24 @@ from ledger.domain import rules
 from ledger.domain.base import SimulatedAggregate
 from ledger.domain.errors import DomainError
 from ledger.domain.runs import (
+    Lane,
     affordable,
     count_paying,
+    largest_true,
     slice_indices,
+    split_lane,
     tasks_at_or_before,
-    tasks_before,
 )
 from ledger.domain.terms import PlanTerms, TaskSpec
-from ledger.domain.time import billing_date, from_us, month_key, next_month_start, to_us, utc
+from ledger.domain.time import (
+    DAY_US,
+    billing_date,
+    from_us,
+    month_key,
+    next_month_start,
+    to_us,
+    utc,
+)
 from ledger.domain.types import (
     Billing,
     EnterprisePoolPolicy,
@@ -661,129 +674,60 @@ class WebWorkspace(SimulatedAggregate):
         refunded: list[int] | None = None,
         safety_failed: list[int] | None = None,
     ) -> None:
-        """W08-W10, W14, W15: ``count`` identical generations, evenly spaced.
+        """``count`` identical generations, evenly spaced: a batch of one lane."""
+        self.generate_batch(
+            [
+                Lane(
+                    task=task,
+                    first=to_us(first_at),
+                    interval=interval_us,
+                    count=count,
+                    refunded=list(refunded or []),
+                    safety=list(safety_failed or []),
+                    mode=mode,
+                )
+            ]
+        )
 
-        Each generation is decided exactly as if it came alone: plan credits
-        first (W08), refused whole when short (W09), free in Explore Mode
-        (W10), refunded at once when it ends in an error (W14), preceded by an
-        Auto Refill when it would leave the balance at or below the trigger
-        (W15). Consecutive generations with the same outcome are recorded as
-        one event with their count and timing.
+    def generate_batch(self, lanes: Sequence[Lane]) -> None:
+        """W08-W10, W14, W15: the generations of several usage lines over one stretch.
+
+        Each generation is decided exactly as if it came alone, in true time
+        order across the lanes (ties in lane order): plan credits first (W08),
+        refused whole when short (W09), free in Explore Mode (W10), refunded at
+        once when it ends in an error (W14), preceded by an Auto Refill when it
+        would leave the balance at or below the trigger (W15). The longest
+        stretch in which nothing can bind (and whose credits all come from one
+        bucket) is accepted at once; only the generation where something may
+        bind (the plan credits running out, a refill, a shortfall) is decided
+        alone. Each lane's consecutive generations with the same outcome become
+        one event, recorded in the order of their last generation.
         """
-        first = to_us(first_at)
-        refunded = refunded or []
-        safety = safety_failed or []
-        cost = 0 if mode is GenerationMode.EXPLORE else task.credits_each
-        i = 0
-        while i < count:
-            t = first + i * interval_us
-            at = from_us(t)
-            if mode is GenerationMode.EXPLORE and not self.plan_terms.explore:
-                self._refuse(
-                    at, interval_us, count - i, task, RefusalReason.EXPLORE_NOT_AVAILABLE, 0
-                )
-                return
-            refill = self._refill_possible(at)
-            floor = self.refill["trigger"] if refill and self.refill else -1
-            k = (
-                count - i
-                if cost == 0
-                else affordable(self.balance, cost, floor, count, refunded, i)
-            )
-            if k > 0:
-                if not refill and self.refill is not None and self.plan_terms.auto_refill:
-                    # W15: a refill blocked by this month's maximum is possible again when
-                    # the calendar month turns, and the trigger rules from then on.
-                    month_end = self._next_refill_window(at)
-                    k = min(k, tasks_before(t, interval_us, count - i, month_end))
-                self._charge(first, interval_us, i, k, task, cost, mode, refunded, safety)
-                i += k
-                continue
-            if refill and self.refill:
-                # W15: the refill is bought first, then this generation goes on.
-                amount = Decimal(self.refill["amount_usd"])
-                self.trigger_event(
-                    self.CreditsPurchased,
-                    timestamp=at,
-                    credits=int(amount / self.credit_price_usd),
-                    usd=_cents(amount),
-                    refill=True,
-                )
-                if self.balance >= cost:
-                    self._charge(first, interval_us, i, 1, task, cost, mode, refunded, safety)
-                else:
-                    self._refuse(
-                        at,
-                        interval_us,
-                        1,
-                        task,
-                        RefusalReason.INSUFFICIENT_CREDITS,
-                        cost - self.balance,
-                    )
-                i += 1
-                continue
-            # Nothing can change before the month turns (a refill blocked by its
-            # monthly maximum may come back then): refuse that stretch at once.
-            n = count - i
-            if self.refill is not None and self.plan_terms.auto_refill:
-                n = max(1, tasks_before(t, interval_us, n, self._next_refill_window(at)))
-            self._refuse(
-                at, interval_us, n, task, RefusalReason.INSUFFICIENT_CREDITS, cost - self.balance
-            )
-            i += n
-
-    def _charge(
-        self,
-        first: int,
-        interval: int,
-        start: int,
-        k: int,
-        task: TaskSpec,
-        cost: int,
-        mode: GenerationMode,
-        refunded: list[int],
-        safety: list[int],
-    ) -> None:
-        paying = count_paying(start + k, refunded, start, start + k)
-        used = paying * cost
-        plan_part = min(self.plan_credits, used)
-        self.trigger_event(
-            self.GenerationCharged,
-            timestamp=from_us(first + (start + k - 1) * interval),
-            model=task.model,
-            label=task.label,
-            mode=mode,
-            first_at=from_us(first + start * interval),
-            interval_us=interval,
-            count=k,
-            credits_each=cost,
-            plan_part=plan_part,
-            purchased_part=used - plan_part,
-            refunded=slice_indices(refunded, start, start + k),
-            safety_failed=slice_indices(safety, start, start + k),
-        )
-
-    def _refuse(
-        self,
-        at: datetime,
-        interval: int,
-        n: int,
-        task: TaskSpec,
-        reason: RefusalReason,
-        shortfall: int,
-    ) -> None:
-        self.trigger_event(
-            self.GenerationRefused,
-            timestamp=from_us(to_us(at) + (n - 1) * interval),
-            model=task.model,
-            label=task.label,
-            first_at=at,
-            interval_us=interval,
-            count=n,
-            credits_each=task.credits_each,
-            reason=reason,
-            shortfall=shortfall,
-        )
+        lanes = [lane for lane in lanes if lane.count > 0]
+        if not lanes:
+            return
+        first = min(lane.first for lane in lanes)
+        if len(lanes) > 1 and any(lane.last // DAY_US != first // DAY_US for lane in lanes):
+            # Several lanes stay within one UTC day (the replay cuts them so):
+            # decide longer ones day by day.
+            days: dict[int, list[Lane]] = {}
+            for lane in lanes:
+                for part in split_lane(lane):
+                    days.setdefault(part.first // DAY_US, []).append(part)
+            for day in sorted(days):
+                self.generate_batch(days[day])
+            return
+        if len(lanes) == 1 and self._refill_window(from_us(first)) != self._refill_window(
+            from_us(lanes[0].last)
+        ):
+            # W15: a refill blocked by its monthly maximum comes back when its
+            # window (policy refill_window) turns: decide one lane window by window.
+            for part in split_lane(lanes[0], lambda t: self._next_refill_window(from_us(t))):
+                self.generate_batch([part])
+            return
+        decision = _WebBatch(self, lanes)
+        decision.run()
+        decision.emit()
 
     class GenerationCharged(Aggregate.Event):
         """``count`` generations at ``first_at + i * interval_us``; the event's
@@ -803,6 +747,7 @@ class WebWorkspace(SimulatedAggregate):
         purchased_part: int
         refunded: list[int]
         safety_failed: list[int]
+        batch_at: datetime  # the first instant of the batch it was decided in (S05)
 
         def apply(self, aggregate: WebWorkspace) -> None:
             aggregate.plan_credits -= self.plan_part
@@ -822,7 +767,268 @@ class WebWorkspace(SimulatedAggregate):
         count: int
         credits_each: int
         reason: RefusalReason
-        shortfall: int  # credits missing for the first refused generation
+        shortfall: int  # credits missing for each of these generations
+        batch_at: datetime  # the first instant of the batch it was decided in (S05)
 
         def apply(self, aggregate: WebWorkspace) -> None:
             pass
+
+
+class _WebBatch:
+    """The decisions of one ``generate_batch`` call, on a copy of the state it reads."""
+
+    def __init__(self, ws: WebWorkspace, lanes: list[Lane]) -> None:
+        self.ws = ws
+        self.lanes = lanes
+        n = len(lanes)
+        self.pos = [0] * n
+        self.dead = [-1] * n  # index of the generation where the lane fell short
+        self.phase = 0  # charged chunks join only within a phase (steps end one)
+        # per lane: [start, count, plan part, purchased part, phase]
+        self.charged: list[list[list[int]]] = [[] for _ in range(n)]
+        self.refused: list[list[tuple[int, int, RefusalReason, int]]] = [[] for _ in range(n)]
+        self.refills: list[tuple[int, int, int, Decimal]] = []  # (instant, order, credits, usd)
+        self.plan = ws.plan_credits
+        self.purchased = ws.purchased
+        self.refill_month = ws.refill_month
+        self.refill_spent = ws.refill_spent_usd
+        self.terms = ws.plan_terms
+        self.paying = sum(1 for lane in lanes if self._cost(lane) > 0)
+        self.death_balance = 0
+        self.after_death: list[tuple[int, int, int, int]] | None = None  # (instant, order, i, kept)
+
+    @property
+    def balance(self) -> int:
+        return self.plan + self.purchased
+
+    def _refill_possible(self, t: int) -> bool:
+        refill = self.ws.refill
+        if refill is None or not self.terms.auto_refill:
+            return False
+        window = self.ws._refill_window(from_us(t))  # W15: its policy refill_window
+        spent = self.refill_spent if self.refill_month == window else 0
+        return spent + refill["amount_usd"] <= refill["monthly_max_usd"]
+
+    @staticmethod
+    def _cost(lane: Lane) -> int:
+        return 0 if lane.mode is GenerationMode.EXPLORE else lane.task.credits_each
+
+    # ---------------------------------------------------------------- deciding
+
+    def run(self) -> None:
+        lanes, pos = self.lanes, self.pos
+        for j, lane in enumerate(lanes):
+            if lane.mode is GenerationMode.EXPLORE and not self.terms.explore:
+                self._refuse(j, 0, lane.count, RefusalReason.EXPLORE_NOT_AVAILABLE, 0)
+                pos[j] = lane.count
+        while True:
+            live = [j for j, lane in enumerate(lanes) if self.dead[j] < 0 and pos[j] < lane.count]
+            if not live:
+                break
+            t0 = min(lanes[j].at(pos[j]) for j in live)
+            end = max(lanes[j].last for j in live)
+            refill = self._refill_possible(t0)  # one day: the month does not turn
+            floor = self.ws.refill["trigger"] if refill and self.ws.refill else -1
+            last = largest_true(t0, end, partial(self._safe, live, floor))
+            if last >= t0:
+                for j in live:
+                    self._accept(j, pos[j], lanes[j].upto(last))
+                continue
+            self.phase += 1
+            self._step(min(live, key=lambda j: (lanes[j].at(pos[j]), lanes[j].order)), refill)
+            self.phase += 1
+        for j, start in enumerate(self.dead):
+            if start >= 0:
+                self._decide_short(j, start)
+
+    def _safe(self, live: list[int], floor: int, t: int) -> bool:
+        """Every live lane's generations up to ``t`` surely go through, all from
+        one bucket (the plan credits cover them all, or there are none)."""
+        spend = 0
+        worst_refund = 0
+        for j in live:
+            lane = self.lanes[j]
+            cost = self._cost(lane)
+            if cost == 0:
+                continue
+            start, stop = self.pos[j], lane.upto(t)
+            if stop <= start:
+                continue
+            spend += count_paying(lane.count, lane.refunded, start, stop) * cost
+            if cost > worst_refund and bisect_left(lane.refunded, start) < bisect_left(
+                lane.refunded, stop
+            ):
+                worst_refund = cost  # W14: charged before it is given back
+        if spend == 0 and worst_refund == 0:
+            return True
+        if self.balance - spend - worst_refund <= floor:
+            return False
+        # Events of different lanes overlap in time: each must take from one bucket
+        # for the plan-first split (W08) to hold whatever order they are folded in.
+        return self.paying <= 1 or self.plan == 0 or self.plan >= spend + worst_refund
+
+    def _step(self, j: int, refill: bool) -> None:
+        """Decide the next generation alone (lane ``j``), exactly as per-task processing."""
+        lane = self.lanes[j]
+        i = self.pos[j]
+        t = lane.at(i)
+        cost = self._cost(lane)
+        floor = self.ws.refill["trigger"] if refill and self.ws.refill else -1
+        if cost == 0 or self.balance - cost > floor:  # W10: Explore Mode costs nothing
+            k = 1
+            if self.paying <= 1 or self.plan == 0:
+                # One bucket only: this lane's generations that come before any
+                # other lane's next one, while the credits last above the floor.
+                pos = [None if self.dead[m] >= 0 else p for m, p in enumerate(self.pos)]
+                k = max(1, lane.run_before(i, self.lanes, pos))
+                if cost:
+                    k = min(k, affordable(self.balance, cost, floor, lane.count, lane.refunded, i))
+            self._accept(j, i, i + max(1, k))
+            return
+        if refill and self.ws.refill:
+            # W15: the refill is bought first, then this generation goes on.
+            amount = Decimal(self.ws.refill["amount_usd"])
+            credits = int(amount / self.ws.credit_price_usd)
+            usd = _cents(amount)
+            self.refills.append((t, lane.order, credits, usd))
+            self.purchased += credits
+            window = self.ws._refill_window(from_us(t))
+            if self.refill_month != window:
+                self.refill_month, self.refill_spent = window, 0
+            self.refill_spent += int(usd)
+            if self.balance >= cost:
+                self._accept(j, i, i + 1)
+            else:
+                self._refuse(j, i, 1, RefusalReason.INSUFFICIENT_CREDITS, cost - self.balance)
+                self.pos[j] = i + 1
+            return
+        # W09: no refill can come before the batch ends (the month does not turn).
+        self.dead[j] = i
+        if self.after_death is None:
+            self.after_death = []
+            self.death_balance = self.balance
+
+    def _accept(self, j: int, start: int, stop: int) -> None:
+        if stop <= start:
+            return
+        lane = self.lanes[j]
+        cost = self._cost(lane)
+        used = count_paying(lane.count, lane.refunded, start, stop) * cost
+        plan_part = min(self.plan, used)  # W08
+        self.plan -= plan_part
+        self.purchased -= used - plan_part
+        chunks = self.charged[j]
+        last = chunks[-1] if chunks else None
+        if last is not None and last[0] + last[1] == start and last[4] == self.phase:
+            last[1] += stop - start
+            last[2] += plan_part
+            last[3] += used - plan_part
+        else:
+            chunks.append([start, stop - start, plan_part, used - plan_part, self.phase])
+        if self.after_death is not None and cost:
+            refunded = set(lane.refunded[bisect_left(lane.refunded, start) :])
+            for i in range(start, stop):
+                if i not in refunded:
+                    self.after_death.append((lane.at(i), lane.order, i, cost))
+        self.pos[j] = stop
+
+    def _refuse(self, j: int, start: int, k: int, reason: RefusalReason, shortfall: int) -> None:
+        refused = self.refused[j]
+        if refused:
+            s0, k0, r0, f0 = refused[-1]
+            if s0 + k0 == start and r0 is reason and f0 == shortfall:
+                refused[-1] = (s0, k0 + k, r0, f0)
+                return
+        refused.append((start, k, reason, shortfall))
+
+    def _decide_short(self, j: int, start: int) -> None:
+        """W09 for the rest of a lane short of credits, each generation with the
+        shortfall of the balance at its own instant (other lanes may go on)."""
+        lane = self.lanes[j]
+        cost = self._cost(lane)
+        after = sorted(self.after_death or [])
+        balance = self.death_balance
+        if not after:
+            self._refuse(
+                j, start, lane.count - start, RefusalReason.INSUFFICIENT_CREDITS, cost - balance
+            )
+            return
+        p = 0
+        i = start
+        while i < lane.count:
+            t = lane.at(i)
+            while p < len(after) and after[p][:3] < (t, lane.order, i):
+                balance -= after[p][3]
+                p += 1
+            # Until the next charge of another lane, the balance stays as it is.
+            stop = lane.count if p == len(after) else lane.before(after[p][0], after[p][1])
+            stop = max(stop, i + 1)
+            self._refuse(j, i, stop - i, RefusalReason.INSUFFICIENT_CREDITS, cost - balance)
+            i = stop
+
+    # ---------------------------------------------------------------- events
+
+    def emit(self) -> None:
+        ws, lanes = self.ws, self.lanes
+        if not lanes:
+            return
+        batch_at = from_us(min(lane.first for lane in lanes))
+        # (last instant, order, refill first, start, lane, chunk or -1 - refusal)
+        pieces: list[tuple[int, int, int, int, int, int]] = []
+        for j, chunks in enumerate(self.charged):
+            lane = lanes[j]
+            for c, (s, k, _, _, _) in enumerate(chunks):
+                pieces.append((lane.at(s + k - 1), lane.order, 1, s, j, c))
+        for j, refusals in enumerate(self.refused):
+            lane = lanes[j]
+            for r, (s, k, _, _) in enumerate(refusals):
+                pieces.append((lane.at(s + k - 1), lane.order, 1, s, j, -1 - r))
+        for r, (t, order, _, _) in enumerate(self.refills):
+            pieces.append((t, order, 0, 0, -1, r))
+        pieces.sort()
+        for last, _, _, s, j, c in pieces:
+            if j < 0:
+                _, _, credits, usd = self.refills[c]
+                ws.trigger_event(
+                    ws.CreditsPurchased,
+                    timestamp=from_us(last),
+                    credits=credits,
+                    usd=usd,
+                    refill=True,
+                )
+                continue
+            lane = lanes[j]
+            task = lane.task
+            if c >= 0:
+                _, k, plan_part, purchased_part, _ = self.charged[j][c]
+                ws.trigger_event(
+                    ws.GenerationCharged,
+                    timestamp=from_us(last),
+                    model=task.model,
+                    label=task.label,
+                    mode=lane.mode,
+                    first_at=from_us(lane.at(s)),
+                    interval_us=lane.interval,
+                    count=k,
+                    credits_each=self._cost(lane),
+                    plan_part=plan_part,
+                    purchased_part=purchased_part,
+                    refunded=slice_indices(lane.refunded, s, s + k),
+                    safety_failed=slice_indices(lane.safety, s, s + k),
+                    batch_at=batch_at,
+                )
+            else:
+                _, k, reason, shortfall = self.refused[j][-1 - c]
+                ws.trigger_event(
+                    ws.GenerationRefused,
+                    timestamp=from_us(last),
+                    model=task.model,
+                    label=task.label,
+                    first_at=from_us(lane.at(s)),
+                    interval_us=lane.interval,
+                    count=k,
+                    credits_each=task.credits_each,
+                    reason=reason,
+                    shortfall=shortfall,
+                    batch_at=batch_at,
+                )

@@ -15,10 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
-from uuid import UUID
 
-from ledger.application import Ledger
-from ledger.decide.measure import measure_events
+from ledger.decide.measure import MeasuringLedger, measure_events
 from ledger.domain.api import ApiOrganization
 from ledger.domain.types import RefusalReason, Surface
 from ledger.domain.web import WebWorkspace
@@ -83,28 +81,11 @@ class SampleSummary:
     accounts: tuple[AccountOutcome, ...]
 
 
-class _InMemory(Ledger):
-    """A ledger that keeps the replay's events in lists: no store, no serialisation."""
-
-    def __init__(self) -> None:
-        super().__init__("memory", run="forecast")
-        self.kept: dict[UUID, list[Any]] = {}
-
-    def flush(self) -> int:
-        count = 0
-        for aggregate in self._working.values():
-            new = aggregate.collect_events()
-            if new:
-                self.kept.setdefault(aggregate.id, []).extend(new)
-                count += len(new)
-        return count
-
-
 def run_sample(job: ForecastJob, sample: int) -> SampleSummary:
     """Replay sample ``sample`` of ``job`` in memory and summarise it."""
     seed = sample_seed(job.seed, sample)
     scenario = job.scenario.model_copy(update={"seed": seed})
-    ledger = _InMemory()
+    ledger = MeasuringLedger(run="forecast")  # events stay objects: no store
     stats = replay(scenario, job.book, ledger, options=ReplayOptions(draws=Draws(seed)))
     months: list[MonthRow] = []
     outcomes: list[AccountOutcome] = []

@@ -25,18 +25,13 @@ from ledger.domain.errors import DomainError
 from ledger.domain.web import WebWorkspace
 from scenarios.engine import ReplayOptions, replay
 from scenarios.loader import LoadedScenario, load_scenario, load_scenario_text
+from tests.expansion import RUN_TYPES, expand
 
 EXAMPLES = [
     p
     for p in sorted((Path(__file__).parents[2] / "scenarios" / "examples").glob("*.yaml"))
     if "kind: workload" not in p.read_text(encoding="utf-8")
 ]
-RUN_TYPES = (
-    WebWorkspace.GenerationCharged,
-    WebWorkspace.GenerationRefused,
-    ApiOrganization.TaskCharged,
-    ApiOrganization.TaskRefused,
-)
 # A scenario built to hit every limit: the daily limit (A08), the 30-day cap
 # on purchases and autobill (A07), card failures and their retries (A05), lack
 # of credits between hourly checks (A03/A04), Auto Refill and its monthly
@@ -79,6 +74,100 @@ organizations:
 """
 
 
+# Usage lines that interleave through the day while every limit is hit (issue
+# 10): on the organization, a daily limit (A08) and a concurrency queue (A09)
+# on gen4.5 and on gen4_image while the other models keep running; two lines of
+# one model sharing its window and slots; credits running out between hourly
+# checks and an autobill top-up (A04) restoring them until the 30-day cap (A07)
+# stops it; refunds and safety failures (A11); a key disabled mid-day (A10); on
+# the workspace, Credits and Explore lines in the same hours whose plan credits
+# run out between a Credits and an Explore generation (W08, W10), refunds
+# (W14), Auto Refill and its monthly maximum (W15), a billing date (W05) and a
+# plan change (W11) inside a busy hour.
+INTERLEAVED = """
+version: 1
+name: interleaved limits
+start: 2027-01-01
+end: 2027-02-04
+seed: 5
+policies: {autobill_cap: partial}
+overrides:  # stay on Tier 1: a $100 cap, 200 a day and 2 at once per model
+  api.tiers.2.unlock_usd: "100000"
+  api.tiers.3.unlock_usd: "100000"
+  api.tiers.4.unlock_usd: "100000"
+  api.tiers.5.unlock_usd: "100000"
+workspaces:
+  - id: ws
+    plan: pro
+    subscribed: 2027-01-01T10:20
+    auto_refill: {trigger: 300, amount_usd: 10, monthly_max_usd: 40}
+    events:
+      - {at: 2027-01-01T12:00, buy: 2000}
+      - {at: 2027-01-12T10:37, change_plan: unlimited}
+    usage:
+      - {every: day, between: ["09:00", "12:00"], model: gen4_turbo, seconds: 5, count: 18,
+         failure_rate: 0.1}
+      - {every: day, between: ["09:10", "11:50"], model: gen4.5, seconds: 5, count: 25,
+         mode: explore}
+      - {every: day, time: "10:30", model: gen4_image, count: 4, safety_failure_rate: 0.2}
+      - {every: day, between: ["10:00", "11:00"], model: gen4_image, count: 7, failure_rate: 0.1}
+organizations:
+  - id: org
+    tier: 1
+    autobill: {threshold: 1500, amount: 2500}
+    events:
+      - {at: 2027-01-01T07:00, buy: 3000}
+      - {at: 2027-01-01T07:00, create_key: k1}
+      - {at: 2027-01-09T11:15, disable_key: k1}
+      - {at: 2027-01-20T12:00, buy: 1000}
+    usage:
+      - {every: day, between: ["08:00", "18:00"], model: gen4_image, resolution: 720p, count: 150,
+         failure_rate: 0.05}
+      - {every: day, between: ["08:30", "17:30"], model: gen4_image, resolution: 1080p, count: 90,
+         safety_failure_rate: 0.05}
+      - {every: day, between: ["09:00", "09:40"], model: gen4.5, seconds: 5, count: 90}
+      - {every: day, between: ["08:45", "16:00"], model: gen4_image_turbo, count: 120, key: k1}
+      - {every: day, time: "10:00", model: gen4_turbo, seconds: 5, count: 6}
+      - {every: day, time: "10:00", model: gen4.5, seconds: 5, count: 3, failure_rate: 0.3}
+"""
+
+
+# A08 policy defer while lines interleave (issues 10 and 13): two lines of one
+# model over its 200-a-day window, so tasks wait and are resubmitted one by one
+# as room comes, while another model and a concurrency-bound one keep running;
+# credits run short between hourly checks and autobill restores them; refunds
+# and safety failures ride along on deferred tasks; a key disabled mid-day.
+INTERLEAVED_DEFER = """
+version: 1
+name: interleaved defer
+start: 2027-01-01
+end: 2027-01-12
+seed: 11
+policies: {on_daily_limit: defer, autobill_cap: partial}
+overrides:  # stay on Tier 1: a $100 cap, 200 a day and 2 at once per model
+  api.tiers.2.unlock_usd: "100000"
+  api.tiers.3.unlock_usd: "100000"
+  api.tiers.4.unlock_usd: "100000"
+  api.tiers.5.unlock_usd: "100000"
+organizations:
+  - id: org
+    tier: 1
+    autobill: {threshold: 1200, amount: 1500}
+    events:
+      - {at: 2027-01-01T07:00, buy: 2500}
+      - {at: 2027-01-01T07:00, create_key: k1}
+      - {at: 2027-01-06T13:20, disable_key: k1}
+    usage:
+      - {every: day, between: ["06:00", "20:00"], model: gen4_image_turbo, count: 140,
+         failure_rate: 0.05, safety_failure_rate: 0.03}
+      - {every: day, between: ["08:30", "22:10"], model: gen4_image_turbo, count: 90, key: k1}
+      - {every: day, between: ["07:00", "19:00"], model: gen4_image, resolution: 720p, count: 60}
+      - {every: day, between: ["10:00", "10:20"], model: gen4.5, seconds: 5, count: 25,
+         failure_rate: 0.2}
+      - {every: day, time: "12:00", model: gen4_image_turbo, count: 30}
+"""
+
+
 # Per-task mode is slow by design; the examples are compared over their first
 # months (where every rule they exercise already acts), the limit scenario whole.
 HORIZON = timedelta(days=45)
@@ -104,55 +193,35 @@ def _balances(ledger: Ledger, name: str, at: datetime) -> Any:
         return str(exc)
 
 
-def _expand(ledger: Ledger, aggregate_id: Any) -> tuple[list[tuple[Any, ...]], dict[Any, int]]:
-    tasks: list[tuple[Any, ...]] = []
-    worst: dict[Any, int] = defaultdict(int)
-    for event in ledger.events.get(aggregate_id):
-        if isinstance(event, RUN_TYPES):
-            step = timedelta(microseconds=event.interval_us)
-            refunded = set(getattr(event, "refunded", []))
-            safety = set(getattr(event, "safety_failed", []))
-            charged = isinstance(
-                event, WebWorkspace.GenerationCharged | ApiOrganization.TaskCharged
-            )
-            for i in range(event.count):
-                tasks.append(
-                    (
-                        event.first_at + i * step,
-                        "charged" if charged else "refused",
-                        event.model,
-                        event.credits_each,
-                        getattr(event, "reason", None),
-                        getattr(event, "shortfall", None),
-                        i in refunded,
-                        i in safety,
-                    )
-                )
-            if isinstance(event, ApiOrganization.TaskCharged):
-                day = event.first_at.date()
-                worst[day] = max(worst[day], event.max_wait_us)
-        else:
-            state = {
-                k: v
-                for k, v in vars(event).items()
-                if k not in {"originator_version", "originator_id"}
-            }
-            tasks.append((event.timestamp, type(event).__name__, repr(sorted(state.items()))))
-    return tasks, dict(worst)
+BENCHMARK = Path(__file__).parents[2] / "benchmarks" / "realistic-year.yaml"
+INLINE = {
+    "every-limit": EVERY_LIMIT,
+    "interleaved": INTERLEAVED,
+    "interleaved-defer": INTERLEAVED_DEFER,
+}
 
 
 def _scenarios() -> list[Any]:
     params = [pytest.param(path, id=path.stem) for path in EXAMPLES]
-    params.append(pytest.param(None, id="every-limit"))
+    params += [pytest.param(name, id=name) for name in INLINE]
+    # 186,000 tasks one by one: minutes, so `make test-long` runs it, not `make test`.
+    params.append(pytest.param(BENCHMARK, id="realistic-year-first-month", marks=pytest.mark.long))
     return params
+
+
+def _load(path: Path | str) -> LoadedScenario:
+    if isinstance(path, str):
+        return load_scenario_text(INLINE[path], f"{path}.yaml")
+    return load_scenario(path)
 
 
 @pytest.mark.parametrize("path", _scenarios())
 def test_grouped_replay_equals_per_task_replay_task_by_task(
-    path: Path | None, tmp_path: Path
+    path: Path | str, tmp_path: Path
 ) -> None:
-    loaded = load_scenario(path) if path else load_scenario_text(EVERY_LIMIT, "every-limit.yaml")
-    until = loaded.scenario.start + HORIZON if path else None
+    loaded = _load(path)
+    horizon = timedelta(days=31) if path == BENCHMARK else HORIZON
+    until = loaded.scenario.start + horizon if isinstance(path, Path) else None
     grouped = _replay(loaded, False, until, tmp_path / "grouped.sqlite")
     per_task = _replay(loaded, True, until, tmp_path / "per-task.sqlite")
     names = [w.id for w in loaded.scenario.workspaces] + [
@@ -161,8 +230,8 @@ def test_grouped_replay_equals_per_task_replay_task_by_task(
     rng = random.Random(2027)
     for name in names:
         aggregate_id, _ = grouped.find_account(name)
-        fast, fast_worst = _expand(grouped, aggregate_id)
-        slow, slow_worst = _expand(per_task, aggregate_id)
+        fast, fast_worst = expand(grouped, aggregate_id)
+        slow, slow_worst = expand(per_task, aggregate_id)
         assert len(fast) == len(slow), name
         for a, b in zip(fast, slow, strict=True):
             assert a == b, (name, a, b)
@@ -207,5 +276,100 @@ def test_every_limit_scenario_hits_every_limit() -> None:
         "refund",
         "queue wait",
         "AutobillEnabled",
+    }
+    assert expected <= seen, expected - seen
+
+
+def test_interleaved_scenario_hits_every_limit_while_lines_interleave() -> None:
+    """Guards the interleaved case above: each limit binds inside a batch of
+    several lines (events of one batch, ``batch_at``, overlapping in time)."""
+    loaded = load_scenario_text(INTERLEAVED, "interleaved.yaml")
+    ledger = _replay(loaded, False)
+    seen: set[str] = set()
+    for name in ("ws", "org"):
+        aggregate_id, _ = ledger.find_account(name)
+        events = list(ledger.events.get(aggregate_id))
+        batches: dict[Any, list[Any]] = defaultdict(list)
+        for event in events:
+            if isinstance(event, RUN_TYPES):
+                batches[event.batch_at].append(event)
+        for batch in batches.values():
+            if len({e.model + e.label for e in batch}) < 2:
+                continue  # a batch of one line proves nothing here
+            for event in batch:
+                reason = getattr(event, "reason", None)
+                seen.add(type(event).__name__ + (f":{reason.value}" if reason else ""))
+                if getattr(event, "refunded", None):
+                    seen.add("refund")
+                if getattr(event, "safety_failed", None):
+                    seen.add("safety failure")
+                if isinstance(event, ApiOrganization.TaskCharged) and event.max_wait_us > 0:
+                    seen.add(f"queue wait:{event.model}")
+                if isinstance(event, WebWorkspace.GenerationCharged):
+                    if event.plan_part and not event.purchased_part:
+                        seen.add("plan only")
+                    if event.purchased_part and not event.plan_part:
+                        seen.add("purchased only")
+        for event in events:
+            if isinstance(event, ApiOrganization.AutobillToppedUp):
+                seen.add("autobill")
+            if isinstance(event, ApiOrganization.AutobillFailed):
+                seen.add(f"AutobillFailed:{event.reason.value}")
+            if isinstance(event, WebWorkspace.CreditsPurchased) and event.refill:
+                seen.add("refill")
+            if isinstance(event, WebWorkspace.PlanUpgraded):
+                seen.add("upgrade")
+    expected = {
+        "TaskRefused:daily_limit",
+        "TaskRefused:insufficient_credits",
+        "TaskRefused:unknown_key",
+        "TaskCharged",
+        "queue wait:gen4.5",
+        "autobill",
+        "AutobillFailed:monthly_cap",
+        "GenerationCharged",
+        "GenerationRefused:insufficient_credits",
+        "GenerationRefused:explore_not_available",
+        "plan only",
+        "purchased only",
+        "refill",
+        "refund",
+        "safety failure",
+        "upgrade",
+    }
+    assert expected <= seen, expected - seen
+
+
+def test_interleaved_defer_scenario_defers_inside_batches_of_several_lines() -> None:
+    """Guards the defer case above: tasks wait while other lines run in the same
+    batch, wait behind a backlog, are resubmitted and sometimes refused then."""
+    loaded = load_scenario_text(INTERLEAVED_DEFER, "interleaved-defer.yaml")
+    ledger = _replay(loaded, False)
+    aggregate_id, _ = ledger.find_account("org")
+    events = list(ledger.events.get(aggregate_id))
+    batches: dict[Any, set[str]] = defaultdict(set)
+    seen: set[str] = set()
+    for event in events:
+        reason = getattr(event, "reason", None)
+        seen.add(type(event).__name__ + (f":{reason.value}" if reason else ""))
+        if isinstance(event, RUN_TYPES):
+            batches[event.batch_at].add(type(event).__name__ + ":" + event.model)
+        if isinstance(event, ApiOrganization.TaskDeferred) and event.count > 1:
+            seen.add("deferred run")
+        if isinstance(event, ApiOrganization.TaskCharged) and event.max_wait_us > 0:
+            seen.add("queue wait")
+    mixed = [kinds for kinds in batches.values() if len(kinds) > 1]
+    assert any(
+        "TaskDeferred:gen4_image_turbo" in kinds and "TaskCharged:gen4_image" in kinds
+        for kinds in mixed
+    )
+    expected = {
+        "TaskDeferred",
+        "deferred run",
+        "TaskResubmitted",
+        "DeferredTaskRefused:insufficient_credits",
+        "TaskRefused:unknown_key",
+        "AutobillToppedUp",
+        "queue wait",
     }
     assert expected <= seen, expected - seen

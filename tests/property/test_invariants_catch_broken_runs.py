@@ -109,6 +109,7 @@ def test_a_generation_charged_beyond_the_balance_is_a_negative_bucket(app: Ledge
         purchased_part=0,
         refunded=[],
         safety_failed=[],
+        batch_at=at,
     )
     app.flush()
     errors = check_ledger(app, ["studio"])
@@ -133,6 +134,7 @@ def test_a_run_that_keeps_less_than_it_charges_breaks_conservation(app: Ledger) 
         purchased_part=0,
         refunded=[],
         safety_failed=[],
+        batch_at=at,
     )
     app.flush()
     errors = check_ledger(app, ["studio"])

@@ -21,8 +21,9 @@ from ledger.cli.app import app
 from ledger.runs import RunInfo
 
 # A year of two teams' activity: a Pro workspace with Auto Refill and an API
-# organization with autobill, failures splitting their runs: a few thousand
-# events, so a replay saves in several batches (FLUSH_EVENTS = 1,000).
+# organization with two interleaved lines and a small autobill that tops up
+# every few hours (each top-up ends a batch): a few thousand events, so a
+# replay saves in several batches (FLUSH_EVENTS = 1,000).
 SCENARIO = """\
 version: 1
 name: {name}
@@ -45,12 +46,14 @@ organizations:
   - id: product
     tier: 2
     opened: 2027-01-01
-    autobill: {{threshold: 2000, amount: 5000}}
+    autobill: {{threshold: 2000, amount: 1000}}
     events:
       - {{at: 2027-01-01, buy: 20000}}
     usage:
       - {{every: day, between: ["09:00", "17:00"], model: gen4_image, resolution: 720p,
          count: 60, failure_rate: 0.15}}
+      - {{every: day, between: ["08:30", "18:30"], model: gen4_turbo, seconds: 5,
+         count: 60}}
 """
 
 MIDYEAR = datetime.fromisoformat("2027-07-01T00:00:00+00:00")
