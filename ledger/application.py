@@ -428,7 +428,8 @@ class Ledger(Application[UUID]):
                 batch_at = getattr(event, "batch_at", None)
                 if batch_at is None or batch_at > at:
                     return found
-                if event.first_at <= at:
+                first_at = getattr(event, "first_at", None)  # a top-up inside a batch has none
+                if first_at is not None and first_at <= at:
                     found.append(event)
             if len(events) < page:
                 return found

@@ -342,6 +342,8 @@ def recent_events(
                 batch_at = getattr(later, "batch_at", None)
                 if batch_at is None or utc(batch_at) > at:
                     break
+                if getattr(later, "first_at", None) is None:
+                    continue  # a top-up made inside the batch (A04): not a run
                 first_at = utc(later.first_at)
                 if first_at <= at:
                     count = later.count

@@ -33,7 +33,7 @@ from ledger.domain.errors import DomainError
 from ledger.domain.runs import Lane, count_paying, slice_indices, tasks_before
 from ledger.domain.terms import TaskSpec
 from ledger.domain.time import DAY_US, HOUR_US, SECOND_US, from_us, next_hour_us, to_us
-from ledger.domain.types import GenerationMode, Plan, Surface, Tier
+from ledger.domain.types import DailyLimitPolicy, GenerationMode, Plan, Surface, Tier
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.models import ApiModel, DurationError, PriceBook, PricingError, WebModel
 from scenarios.draws import Draws
@@ -609,29 +609,44 @@ class Replay:
         if self.options.per_task:
             if cursor.next_index == 0:
                 self._pull_occurrence(account)  # keep one occurrence ahead in the queue
-            batch = [(cursor, 1)]
+            batch, checks = [(cursor, 1)], None
         else:
-            batch = self._batch(account, key, cursor)
+            batch, checks = self._batch(account, key, cursor)
         lanes = [self._lane(account, c, n, order) for order, (c, n) in enumerate(batch)]
         agg = account.aggregate
+        decided = [lane.count for lane in lanes]
         if isinstance(agg, WebWorkspace):
             agg.generate_batch(lanes)
         else:
             assert isinstance(agg, ApiOrganization)
-            agg.submit_batch(lanes)
+            decided, next_check = agg.submit_batch(lanes, checks)
+            if checks is not None:
+                # The checks before `next_check` were made inside the batch (A04);
+                # a batch stopped before a check leaves it, and the tasks from it
+                # on, to the replay.
+                account.tick = (
+                    next_check if next_check is not None and next_check < self.end_us else None
+                )
         self.stats.runs += 1
         self.stats.lanes += len(lanes)
-        for c, n in batch:
+        for (c, _), n in zip(batch, decided, strict=True):
             self.stats.tasks += n
             c.next_index += n
             if c.next_index < c.occurrence.count:
                 account.push_usage(c.time_of(c.next_index), c)
 
-    def _batch(self, account: _Account, key: Key, cursor: _Cursor) -> list[tuple[_Cursor, int]]:
+    def _batch(
+        self, account: _Account, key: Key, cursor: _Cursor
+    ) -> tuple[list[tuple[_Cursor, int]], tuple[int, int] | None]:
         """The tasks of every usage line of the account from ``key`` on, up to the
         first instant at which anything else of the account is due (an action, a
         billing date, a tier check, an hourly autobill check that may buy), the
-        next UTC midnight or the stop instant: (cursor, tasks) in S04 order."""
+        next UTC midnight or the stop instant: (cursor, tasks) in S04 order.
+
+        An organization that rejects what is over its daily limit makes its
+        hourly autobill checks inside the batch (A04): the second item gives
+        the first and last of them, else None.
+        """
         first = key[0]
         bound = min(self.stop_us + 1, (first // DAY_US + 1) * DAY_US)
         if account.heap and account.heap[0][0][0] < bound:
@@ -641,8 +656,16 @@ class Replay:
         cursors: list[_Cursor] = [cursor]
         while account.usage and account.usage[0][0][0] < bound:
             cursors.append(heapq.heappop(account.usage)[1])
+        checks: tuple[int, int] | None = None
         if account.tick is not None and account.tick < bound:
-            bound = self._autobill_bound(account, cursors, bound)
+            org = account.aggregate
+            assert isinstance(org, ApiOrganization)
+            if org.on_daily_limit is DailyLimitPolicy.REJECT and not _autobill_idle(
+                org, ignore_balance=True
+            ):
+                checks = (account.tick, bound - 1)
+            else:
+                bound = self._autobill_bound(account, cursors, bound)
         cursors.sort(key=lambda c: (c.line_index, c.first_us))
         batch: list[tuple[_Cursor, int]] = []
         for c in cursors:
@@ -652,12 +675,12 @@ class Replay:
                 batch.append((c, n))
             else:
                 account.push_usage(c.time_of(i), c)
-        if account.tick is not None and account.tick < bound:
+        if checks is None and account.tick is not None and account.tick < bound:
             # Every hourly check before `bound` was shown to find the balance at or
             # above the threshold (or autobill off): they would do nothing (A04).
             nxt = next_hour_us(bound - 1)
             account.tick = nxt if nxt < self.end_us else None
-        return batch
+        return batch, checks
 
     def _autobill_bound(self, account: _Account, cursors: list[_Cursor], bound: int) -> int:
         """The first hourly check before ``bound`` that might buy: one at which the

@@ -30,7 +30,7 @@ CHARGED = (WebWorkspace.GenerationCharged, ApiOrganization.TaskCharged)
 def expand(ledger: Ledger, aggregate_id: Any) -> tuple[list[tuple[Any, ...]], dict[Any, int]]:
     """The account's tasks in time order, and its worst queue wait per day (A09).
 
-    Every other event is kept whole (minus its version). Runs of different usage
+    Every other event is kept whole (minus its version and ``batch_at``). Runs of different usage
     lines decided in one batch overlap in time, so rows are sorted by instant,
     same-instant ones by their description.
     """
@@ -67,7 +67,8 @@ def expand(ledger: Ledger, aggregate_id: Any) -> tuple[list[tuple[Any, ...]], di
             state = {
                 k: v
                 for k, v in vars(event).items()
-                if k not in {"originator_version", "originator_id"}
+                # batch_at says which batch made a top-up: replay bookkeeping
+                if k not in {"originator_version", "originator_id", "batch_at"}
             }
             tasks.append((event.timestamp, type(event).__name__, repr(sorted(state.items()))))
     tasks.sort(key=lambda task: (task[0], repr(task[1:])))

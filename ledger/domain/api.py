@@ -37,7 +37,7 @@ from ledger.domain.runs import (
     window_room_at,
 )
 from ledger.domain.terms import TaskSpec, TierRule
-from ledger.domain.time import DAYS_30_US, from_us, to_us, utc
+from ledger.domain.time import DAYS_30_US, HOUR_US, from_us, to_us, utc
 from ledger.domain.types import (
     AutobillCapPolicy,
     DailyLimitPolicy,
@@ -316,6 +316,7 @@ class ApiOrganization(SimulatedAggregate):
             usd=usd,
             capped=capped,
             window_spend_usd=self.window_spend_usd(at) + usd,
+            batch_at=None,
         )
         if evaluate_tier:
             self.evaluate_tier(at)
@@ -325,6 +326,7 @@ class ApiOrganization(SimulatedAggregate):
         usd: Decimal
         capped: bool  # A07: cut to what the 30-day cap left
         window_spend_usd: Decimal
+        batch_at: datetime | None  # made inside a batch of usage (S05), else None
 
         def apply(self, aggregate: ApiOrganization) -> None:
             aggregate._record_purchase(self.timestamp, self.credits, self.usd)
@@ -428,6 +430,16 @@ class ApiOrganization(SimulatedAggregate):
                 to_tier=target,
                 cumulative_usd=self.cumulative_usd,
             )
+
+    def purchase_moves_tier(self, before_usd: Decimal, usd: Decimal) -> bool:
+        """A06: would buying ``usd`` more, after ``before_usd`` not yet recorded,
+        reach a higher tier's threshold (at once or after its waiting period)?"""
+        before = self.cumulative_usd + before_usd
+        after = before + usd
+        return any(
+            int(r["tier"]) > self.tier and before < Decimal(r["unlock_usd"]) <= after
+            for r in self.tier_rules
+        )
 
     @property
     def next_tier_check_at(self) -> datetime | None:
@@ -569,7 +581,9 @@ class ApiOrganization(SimulatedAggregate):
             ]
         )
 
-    def submit_batch(self, lanes: Sequence[Lane]) -> None:
+    def submit_batch(
+        self, lanes: Sequence[Lane], checks: tuple[int, int] | None = None
+    ) -> tuple[list[int], int | None]:
         """A02, A03, A08, A09, A11: the tasks of several usage lines over one stretch.
 
         Each task is decided exactly as if submitted alone, in true time order
@@ -589,7 +603,27 @@ class ApiOrganization(SimulatedAggregate):
         Each lane's consecutive tasks with the same outcome become one event;
         events of different lanes overlap in time and are recorded in the
         order of their last task.
+
+        ``checks`` (first, last): the hourly autobill checks (A04) at ``first``,
+        ``first`` + 1 h, ... up to ``last`` are made inside the batch, each
+        before the tasks of its instant, under the policy ``reject``, on one
+        UTC day. A check that tops up plainly (the full recharge, under the
+        30-day cap, reaching no new tier) adds its credits there and the runs
+        go on across it; any other outcome (a declined card, the cap, a tier)
+        stops the batch before that check, for the replay to make it alone.
+        Returns how many tasks of each lane were decided, and the first check
+        not made (None without ``checks``).
         """
+        if checks is not None:
+            assert self.on_daily_limit is DailyLimitPolicy.REJECT
+            decision = _ApiBatch(self, list(lanes), checks)
+            decision.run()
+            decision.emit()
+            return decision.decided(), decision.check_at
+        self._submit_all(lanes)
+        return [lane.count for lane in lanes], None
+
+    def _submit_all(self, lanes: Sequence[Lane]) -> None:
         rest = [lane for lane in lanes if lane.count > 0]
         while rest:
             first = min(lane.first for lane in rest)
@@ -847,9 +881,19 @@ _Refusal = tuple[int, int, RefusalReason, int]  # (first index, count, reason, s
 class _ApiBatch:
     """The decisions of one ``submit_batch`` call, on a copy of the state it reads."""
 
-    def __init__(self, org: ApiOrganization, lanes: list[Lane]) -> None:
+    def __init__(
+        self, org: ApiOrganization, lanes: list[Lane], checks: tuple[int, int] | None = None
+    ) -> None:
         self.org = org
         self.lanes = lanes
+        # A04 hourly autobill checks made inside the batch: the next one, the last
+        # one, the plain top-ups made (instant, credits, dollars) and their sum;
+        # the check the batch stopped before (everything from it on is left).
+        self.check_at: int | None = checks[0] if checks is not None else None
+        self.check_last = checks[1] if checks is not None else -1
+        self.topups: list[tuple[int, int, Decimal]] = []
+        self.topup_usd = Decimal("0")
+        self.stopped_at: int | None = None
         n = len(lanes)
         self.pos = [0] * n
         self.dead = [-1] * n  # index of the task where the lane fell short of credits
@@ -887,12 +931,22 @@ class _ApiBatch:
                 waiting.setdefault(lane.task.model, []).append(j)
         for js in waiting.values():
             self._defer_waiting(js)
-        while True:
+        while self.cut is None and self.stopped_at is None:
             live = [j for j, lane in enumerate(lanes) if self.dead[j] < 0 and pos[j] < lane.count]
-            if not live or self.cut is not None:
+            t0 = min(lanes[j].at(pos[j]) for j in live) if live else None
+            h = self.check_at
+            if h is not None and h <= self.check_last and (t0 is None or h <= t0):
+                # A04 (S04): the check comes before the tasks of its instant.
+                if self._check(h):
+                    self.check_at = h + HOUR_US
+                else:
+                    self.stopped_at = h
+                continue
+            if not live or t0 is None:
                 break
-            t0 = min(lanes[j].at(pos[j]) for j in live)
             end = max(lanes[j].last for j in live)
+            if h is not None and h <= self.check_last:
+                end = min(end, h - 1)  # a stretch ends before the next check
             held = {
                 lanes[j].task.model: window_count(self._window(lanes[j].task.model), t0)
                 for j in live
@@ -905,7 +959,56 @@ class _ApiBatch:
             self._step(min(live, key=lambda j: (lanes[j].at(pos[j]), lanes[j].order)))
         for j, start in enumerate(self.dead):
             if start >= 0:
-                self._decide_short(j, start)
+                self._decide_short(j, start, self._stop_index(j))
+        if self.stopped_at is not None:
+            # Refusals that need no credits (A08, A10) may reach past the check
+            # the batch stopped at: they are left to be decided after it.
+            for j, refusals in enumerate(self.refused):
+                stop = self._stop_index(j)
+                kept = [(s, min(k, stop - s), r, f) for s, k, r, f in refusals if s < stop]
+                self.refused[j] = kept
+
+    def _stop_index(self, j: int) -> int:
+        """Where lane ``j``'s decisions end: before the check the batch stopped at."""
+        lane = self.lanes[j]
+        return lane.count if self.stopped_at is None else lane.before_instant(self.stopped_at)
+
+    def decided(self) -> list[int]:
+        """How many tasks of each lane this batch decided."""
+        return [self._stop_index(j) for j in range(len(self.lanes))]
+
+    def _check(self, h: int) -> bool:
+        """A04 at instant ``h``, on the batch's balance: True when decided here
+        (nothing to do, or a plain top-up made), False when the replay must make
+        it alone (A05 a card to decline, A07 the cap, A06 a new tier)."""
+        org = self.org
+        autobill = org.autobill
+        if autobill is None or not org.autobill_enabled:
+            return True
+        if org.retry_at is not None and h < to_us(org.retry_at):
+            return True  # A05: waiting for the retry
+        if self.balance >= autobill["threshold"]:
+            return True
+        if org.card_fails > 0:
+            return False
+        credits = autobill["amount"]
+        usd = _cents(Decimal(credits) * org.credit_price_usd)
+        spent = org.window_spend_usd(from_us(h)) + self.topup_usd  # all within 30 days
+        if usd > org.monthly_cap_usd - spent or org.purchase_moves_tier(self.topup_usd, usd):
+            return False
+        # Lanes short of credits were short until now; from here they may go again.
+        for j, start in enumerate(self.dead):
+            if start >= 0:
+                stop = self.lanes[j].before_instant(h)
+                self._decide_short(j, start, stop)
+                self.pos[j] = stop
+                self.dead[j] = -1
+        self.death = None
+        self.after_death = []
+        self.balance += credits
+        self.topups.append((h, credits, usd))
+        self.topup_usd += usd
+        return True
 
     def _safe(self, live: list[int], held: dict[str, int], t: int) -> bool:
         """Every live lane's tasks up to ``t`` surely go through (upper bounds)."""
@@ -1004,10 +1107,13 @@ class _ApiBatch:
                 return
         refused.append((start, k, reason, shortfall))
 
-    def _decide_short(self, j: int, start: int) -> None:
-        """A08/A03 for the rest of a lane short of credits: rate-limited while its
-        model's window is full, else refused for credits, with the shortfall of
-        the balance at its own instant (other lanes may still be charged)."""
+    def _decide_short(self, j: int, start: int, stop: int) -> None:
+        """A08/A03 for tasks ``start`` to ``stop`` of a lane short of credits:
+        rate-limited while its model's window is full, else refused for credits,
+        with the shortfall of the balance at its own instant (other lanes may
+        still be charged)."""
+        if stop <= start:
+            return
         lane = self.lanes[j]
         model = lane.task.model
         cost = lane.task.credits_each
@@ -1021,18 +1127,18 @@ class _ApiBatch:
                     self._cut_at(j, i)
                     return
                 room = window_room_at(window, lane.at(i), limit)
-                k = max(1, tasks_before(lane.at(i), lane.interval, lane.count - i, room))
+                k = max(1, tasks_before(lane.at(i), lane.interval, stop - i, room))
                 self._refuse(j, i, k, RefusalReason.DAILY_LIMIT, 0)
                 i += k
-            if i < lane.count:
+            if i < stop:
                 shortfall = cost - self.death_balance
-                self._refuse(j, i, lane.count - i, RefusalReason.INSUFFICIENT_CREDITS, shortfall)
+                self._refuse(j, i, stop - i, RefusalReason.INSUFFICIENT_CREDITS, shortfall)
             return
         window = self.death_windows.get(model, [])
         balance = self.death_balance
         joined = 0
         p = 0
-        for i in range(start, lane.count):
+        for i in range(start, stop):
             t = lane.at(i)
             while p < len(after) and after[p][:3] < (t, lane.order, i):
                 balance -= after[p][3]
@@ -1112,9 +1218,10 @@ class _ApiBatch:
 
     def emit(self) -> None:
         org, lanes = self.org, self.lanes
-        if not lanes:
+        starts = [lane.first for lane in lanes if lane.count] + [h for h, _, _ in self.topups]
+        if not starts:
             return
-        batch_at = from_us(min(lane.first for lane in lanes))
+        batch_at = from_us(min(starts))
         queues = self._queues()
         pieces: list[tuple[int, int, int, int, int]] = []  # (last instant, order, start, lane, n)
         for j, chunks in enumerate(self.charged):
@@ -1130,8 +1237,23 @@ class _ApiBatch:
             lane = lanes[j]
             for d, (s, k) in enumerate(chunks):
                 pieces.append((lane.at(s + k - 1), lane.order, s, j, deferred + d))
+        for u, (h, _, _) in enumerate(self.topups):
+            pieces.append((h, -1, 0, -1, u))  # A04: before the tasks of its instant
         pieces.sort()
         for last, _, s, j, c in pieces:
+            if j < 0:
+                _, credits, usd = self.topups[c]
+                at = from_us(last)
+                org.trigger_event(
+                    org.AutobillToppedUp,
+                    timestamp=at,
+                    credits=credits,
+                    usd=usd,
+                    capped=False,
+                    window_spend_usd=org.window_spend_usd(at) + usd,
+                    batch_at=batch_at,
+                )
+                continue
             lane = lanes[j]
             task = lane.task
             if c >= deferred:

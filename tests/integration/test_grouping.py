@@ -313,6 +313,8 @@ def test_interleaved_scenario_hits_every_limit_while_lines_interleave() -> None:
         for event in events:
             if isinstance(event, ApiOrganization.AutobillToppedUp):
                 seen.add("autobill")
+                if event.batch_at is not None:
+                    seen.add("autobill inside a batch")
             if isinstance(event, ApiOrganization.AutobillFailed):
                 seen.add(f"AutobillFailed:{event.reason.value}")
             if isinstance(event, WebWorkspace.CreditsPurchased) and event.refill:
@@ -326,6 +328,7 @@ def test_interleaved_scenario_hits_every_limit_while_lines_interleave() -> None:
         "TaskCharged",
         "queue wait:gen4.5",
         "autobill",
+        "autobill inside a batch",
         "AutobillFailed:monthly_cap",
         "GenerationCharged",
         "GenerationRefused:insufficient_credits",
