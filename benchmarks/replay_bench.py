@@ -21,7 +21,8 @@ For each it prints, measured in this process one after the other:
 For the realistic year it also measures, each in a child process so peak RSS
 is its own: the whole ``credit-ledger run`` (replay, projection, summary) with
 its peak RSS and the sizes of events.sqlite and ledger.duckdb; a per-task
-replay (``--per-task``) of the first 30 days with its peak RSS; and 16 copies
+replay (``--per-task``) of the first 30 days with its peak RSS; ``credit-ledger
+compare benchmarks/realistic-workload.yaml --breakeven``; and 16 copies
 of the organization and of the workspace in one scenario against one of each
 (the cost must stay linear: at most 17x).
 
@@ -52,6 +53,7 @@ from scenarios.schedule import usage_occurrences
 HERE = Path(__file__).parent
 BUSY = HERE / "busy-year.yaml"
 REALISTIC = HERE / "realistic-year.yaml"
+WORKLOAD = HERE / "realistic-workload.yaml"
 CLI = Path(sys.executable).with_name("credit-ledger")
 
 
@@ -143,6 +145,17 @@ def whole_run(tmp: Path) -> dict[str, float]:
     return {"run": elapsed, "cpu": CPU["last"], "rss": rss, "events": events, "duckdb": duck}
 
 
+def breakeven() -> float:
+    """``compare --breakeven`` on the four interleaved lines: dozens of year replays."""
+    elapsed, _ = child([str(CLI), "compare", str(WORKLOAD), "--breakeven"])
+    print(
+        f"  {'compare --breakeven':<26} {elapsed:8.2f} s  ({CPU['last']:.2f} s CPU)"
+        f"  {WORKLOAD.name}",
+        flush=True,
+    )
+    return elapsed
+
+
 def per_task_month(tmp: Path) -> tuple[float, int]:
     code = (
         "import sys; from datetime import timedelta; from pathlib import Path;"
@@ -221,6 +234,7 @@ def main() -> int:
             return 0
         print(f"scenario: {REALISTIC.name}, child processes", flush=True)
         run = whole_run(tmp)
+        compared = breakeven()
         _, per_task_rss = per_task_month(tmp)
         ratio = linearity(tmp)
         print(
@@ -229,7 +243,8 @@ def main() -> int:
             f"({verdict(run['rss'] < 300 * 2**20)}), events.sqlite < 50 MB "
             f"({verdict(run['events'] < 50e6)}), ledger.duckdb < 50 MB "
             f"({verdict(run['duckdb'] < 50e6)}), per-task 30 days < 300 MiB "
-            f"({verdict(per_task_rss < 300 * 2**20)}), x16 <= 17x ({verdict(ratio <= 17)})"
+            f"({verdict(per_task_rss < 300 * 2**20)}), x16 <= 17x ({verdict(ratio <= 17)}), "
+            f"compare --breakeven < 30 s ({verdict(compared < 30)})"
         )
     return 0
 
