@@ -934,7 +934,7 @@ class _ApiBatch:
         while self.cut is None and self.stopped_at is None:
             live = [j for j, lane in enumerate(lanes) if self.dead[j] < 0 and pos[j] < lane.count]
             t0 = min(lanes[j].at(pos[j]) for j in live) if live else None
-            h = self.check_at
+            h = self._next_check(live)
             if h is not None and h <= self.check_last and (t0 is None or h <= t0):
                 # A04 (S04): the check comes before the tasks of its instant.
                 if self._check(h):
@@ -976,6 +976,31 @@ class _ApiBatch:
     def decided(self) -> list[int]:
         """How many tasks of each lane this batch decided."""
         return [self._stop_index(j) for j in range(len(self.lanes))]
+
+    def _next_check(self, live: list[int]) -> int | None:
+        """The next check that might buy (A04); the ones before it are passed over:
+        they would find the balance at or above the threshold even were every
+        task before them charged (or autobill off, or a retry pending)."""
+        h = self.check_at
+        org = self.org
+        while h is not None and h <= self.check_last:
+            autobill = org.autobill
+            if autobill is None or not org.autobill_enabled:
+                h += (self.check_last - h) // HOUR_US * HOUR_US + HOUR_US  # none can buy
+                break
+            if org.retry_at is None or h >= to_us(org.retry_at):
+                spend = 0
+                for j in live:
+                    lane = self.lanes[j]
+                    stop = lane.before_instant(h)
+                    if stop > self.pos[j]:
+                        paying = count_paying(lane.count, lane.refunded, self.pos[j], stop)
+                        spend += paying * lane.task.credits_each
+                if self.balance - spend < autobill["threshold"]:
+                    break
+            h += HOUR_US
+        self.check_at = h
+        return h
 
     def _check(self, h: int) -> bool:
         """A04 at instant ``h``, on the batch's balance: True when decided here
