@@ -8,6 +8,7 @@ Everything the command line does, as values instead of printed text::
     run.balance("app", "2027-06-30T23:00").balance              # 1520
     run.arrow("SELECT * FROM monthly_summary")                  # a pyarrow.Table
     api.check("scenarios/examples/part-time-pro.yaml").passed   # True
+    api.forecast("scenarios/examples/uncertain-agency.yaml", 200).accounts  # P10/P50/P90
 
 Paths are ``str`` or ``pathlib.Path``; instants are ISO strings (a bare date
 is 00:00 UTC), dates or datetimes. User SQL reaches the run's DuckDB file
@@ -25,14 +26,22 @@ from typing import Any
 
 from ledger.application import Balances
 from ledger.checks import CheckReport, evaluate
+from ledger.forecast.executors import run_samples
+from ledger.forecast.results import Forecast
+from ledger.forecast.results import forecast as _fold
+from ledger.forecast.sample import ForecastJob, SampleSummary
+from ledger.forecast.store import default_forecast_dir, write_forecast
+from ledger.runfolder import check_target
 from ledger.runs import RunInfo, check_default_folder, default_run_dir, list_runs, run_scenario
 from ledger.runs import open_run as _open_run
 from ledger.testing.harness import Instant, LedgerRun, instant, load
 from scenarios.loader import LoadedScenario, load_scenario, load_scenario_text
 
 __all__ = [
+    "Forecast",
     "Run",
     "check",
+    "forecast",
     "instant",
     "open_run",
     "replay",
@@ -112,6 +121,43 @@ def replay(
         run_name=name,
     )
     return Run(info, loaded)
+
+
+def forecast(
+    scenario: str | Path,
+    samples: int = 1000,
+    *,
+    seed: int | None = None,
+    workers: int | None = None,
+    cluster: str | None = None,
+    wait_threshold: int = 300,
+    folder: str | Path | None = None,
+) -> Forecast:
+    """Replay ``samples`` draws of a scenario's uncertain inputs (docs/forecasting.md).
+
+    Exactly what ``credit-ledger forecast`` does: the same seeds (``seed``,
+    default the scenario's), so the same figures as the command; ``workers``
+    local processes (default every core, 1 runs in this process) or a Dask
+    scheduler at ``cluster``; the forecast folder (default
+    ``runs/<stem>-forecast``) written whole, for SQL. Returns the
+    ``Forecast``: per account, P10/P50/P90 and the mean of each month's and
+    the window's figures, the probability of running out before each billing
+    date (web) or of each refusal and the tiers reached (API). Raises
+    ``ScenarioError`` for a bad file, ``RunFolderError`` for a folder not
+    ours, ``ExecutorError`` for an unreachable cluster; nothing written then.
+    """
+    path = Path(scenario)
+    loaded = load(path)
+    target = Path(folder) if folder is not None else default_forecast_dir(path)
+    check_target(target, path)  # before any work: a folder not ours stays untouched
+    base = loaded.scenario.seed if seed is None else seed
+    job = ForecastJob(loaded.scenario, loaded.price_book, base, wait_threshold)
+    summaries: list[SampleSummary] = run_samples(
+        job, range(samples), workers=workers, cluster=cluster
+    )
+    result = _fold(job, loaded.path, summaries)
+    write_forecast(result, target, path)
+    return result
 
 
 def open_run(folder: str | Path) -> Run:
