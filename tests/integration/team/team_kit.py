@@ -22,8 +22,8 @@ from ledger.runs import RunInfo
 
 # A year of two teams' activity: a Pro workspace with Auto Refill and an API
 # organization with two interleaved lines and a small autobill that tops up
-# every few hours (each top-up ends a batch): a few thousand events, so a
-# replay saves in several batches (FLUSH_EVENTS = 1,000).
+# every few hours: well over a thousand events, so a replay saves in more than
+# one batch (FLUSH_EVENTS = 1,000).
 SCENARIO = """\
 version: 1
 name: {name}
