@@ -31,7 +31,7 @@ demo: $(STAMP) ## Replay a bundled example scenario and print its summary
 test: $(STAMP) ## Run the whole test suite (installs PostgreSQL and Chromium if missing; its suites start their own server)
 	@bash scripts/ensure-postgresql.sh
 	@bash scripts/ensure-chromium.sh
-	$(BIN)/python -m pytest -q
+	$(BIN)/python -m pytest -q -n auto --maxprocesses=4
 
 .PHONY: test-long
 test-long: $(STAMP) ## The long tests only (per-task replays of benchmark months; minutes)

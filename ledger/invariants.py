@@ -27,6 +27,7 @@ from typing import Any
 
 from ledger.application import Ledger
 from ledger.domain.api import ApiOrganization
+from ledger.domain.runs import tasks_before
 from ledger.domain.time import DAYS_30_US, HOUR_US, to_us, utc
 from ledger.domain.web import WebWorkspace
 
@@ -390,7 +391,7 @@ def autobill_never_loops(account: str, steps: Sequence[Step]) -> list[InvariantE
     errors = []
     settings = steps[0].event.autobill
     attempts: Counter[datetime] = Counter()
-    for step in steps:
+    for index, step in enumerate(steps):
         e = step.event
         if isinstance(e, Api.AutobillEnabled):
             settings = e.settings
@@ -411,19 +412,39 @@ def autobill_never_loops(account: str, steps: Sequence[Step]) -> list[InvariantE
                 _error("autobill_never_loops", account, step, f"{step.name} is not on the hour")
             )
         threshold = int(settings["threshold"]) if settings else None
-        if isinstance(e, Api.AutobillToppedUp) and (
-            threshold is None or step.before.balance >= threshold
-        ):
+        if not isinstance(e, Api.AutobillToppedUp):
+            continue
+        balance = step.before.balance - _spent_before_in_batch(steps, index)
+        if threshold is None or balance >= threshold:
             errors.append(
                 _error(
                     "autobill_never_loops",
                     account,
                     step,
-                    f"recharged with {step.before.balance:,} credits, not below the "
-                    f"threshold {threshold}",
+                    f"recharged with {balance:,} credits, not below the threshold {threshold}",
                 )
             )
     return errors
+
+
+def _spent_before_in_batch(steps: Sequence[Step], index: int) -> int:
+    """A top-up made inside a batch (A04) sits among the batch's runs, which are
+    folded whole at their last task: the credits kept by the batch's later runs
+    for their tasks before the top-up's instant were already spent then."""
+    topup = steps[index].event
+    batch_at = getattr(topup, "batch_at", None)
+    if batch_at is None:
+        return 0
+    at = to_us(topup.timestamp)
+    spent = 0
+    for later in steps[index + 1 :]:
+        e = later.event
+        if getattr(e, "batch_at", None) != batch_at:
+            break
+        if isinstance(e, Api.TaskCharged):
+            n = tasks_before(to_us(e.first_at), int(e.interval_us), int(e.count), at)
+            spent += (n - sum(1 for j in e.refunded if j < n)) * int(e.credits_each)
+    return spent
 
 
 CHECKS: tuple[Check, ...] = (

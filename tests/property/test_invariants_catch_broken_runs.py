@@ -211,6 +211,7 @@ def test_a_recharge_over_the_30_day_cap_is_reported(app: Ledger) -> None:
         usd=Decimal("200.00"),
         capped=False,
         window_spend_usd=Decimal("200.00"),
+        batch_at=None,
     )
     app.flush()
     errors = check_ledger(app, ["backend"])
@@ -228,6 +229,7 @@ def test_a_recharge_that_misstates_the_window_is_reported(app: Ledger) -> None:
         usd=Decimal("50.00"),
         capped=False,
         window_spend_usd=Decimal("100.00"),
+        batch_at=None,
     )
     app.flush()
     errors = [e for e in check_ledger(app, ["backend"]) if e.invariant == "autobill_within_cap"]
@@ -247,6 +249,7 @@ def test_an_autobill_loop_is_reported(app: Ledger) -> None:
             usd=Decimal("50.00"),
             capped=False,
             window_spend_usd=Decimal(50 * (2 + minutes // 30)),
+            batch_at=None,
         )
     app.flush()
     messages = [e.message for e in check_ledger(app, ["backend"])]
