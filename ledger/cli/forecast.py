@@ -16,10 +16,10 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
 from ledger.cli import output
 from ledger.cli.options import bad_input, scenario_error
+from ledger.cli.progress import sample_progress
 from ledger.forecast.executors import CLUSTER_ENV, ExecutorError, run_samples
 from ledger.forecast.results import FIGURES, Forecast, forecast
 from ledger.forecast.sample import ForecastJob, SampleSummary, sample_seed
@@ -120,7 +120,7 @@ def forecast_command(
     job = ForecastJob(loaded.scenario, loaded.price_book, base_seed, wait_threshold)
     started = time.monotonic()
     try:
-        with _progress(samples) as tick:
+        with sample_progress(samples) as tick:
             summaries: list[SampleSummary] = run_samples(
                 job, range(samples), workers=workers, cluster=cluster, progress=tick
             )
@@ -162,40 +162,6 @@ def _one_sample(
         raise scenario_error(exc) from None
     output.print_summary(info)
     typer.echo(f"sample {sample} of seed {base_seed} (its own seed {seed})")
-
-
-class _Tick:
-    def __init__(self, progress: Progress | None, task: Any) -> None:
-        self.progress = progress
-        self.task = task
-
-    def __call__(self, done: int, total: int) -> None:
-        if self.progress is not None:
-            self.progress.update(self.task, completed=done, total=total)
-
-
-class _progress:
-    def __init__(self, total: int) -> None:
-        self.total = total
-        self.bar: Progress | None = None
-
-    def __enter__(self) -> _Tick:
-        if not err.is_terminal:
-            return _Tick(None, None)
-        self.bar = Progress(
-            TextColumn("sampling"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeElapsedColumn(),
-            console=err,
-            transient=True,
-        )
-        self.bar.__enter__()
-        return _Tick(self.bar, self.bar.add_task("", total=self.total))
-
-    def __exit__(self, *exc: object) -> None:
-        if self.bar is not None:
-            self.bar.__exit__(None, None, None)
 
 
 # ------------------------------------------------------------------ the table

@@ -58,6 +58,17 @@ def replay_progress(start: datetime, end: datetime) -> Iterator[Callable[[dateti
 
 
 @contextmanager
+def sample_progress(total: int) -> Iterator[Callable[[int, int], None]]:
+    """A bar over a forecast's samples, fed ``(done, total)`` as they come back."""
+    with progress_bar("sampling", total) as update:
+
+        def tick(done: int, of: int) -> None:
+            update(done, f"{done:,} of {of:,} samples")
+
+        yield tick
+
+
+@contextmanager
 def count_progress(label: str, unit: str) -> Iterator[Callable[[int], None]]:
     """A bar with no known end, fed a running count (``12 route replays``)."""
     with progress_bar(label) as update:

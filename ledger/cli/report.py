@@ -17,6 +17,7 @@ import typer
 from rich.console import Console
 
 from ledger.cli import output
+from ledger.cli.forecast import MAX_SAMPLES
 from ledger.cli.options import (
     RunOption,
     StoreOption,
@@ -28,7 +29,11 @@ from ledger.cli.options import (
     scenario_error,
     store_errors,
 )
-from ledger.cli.progress import replay_progress
+from ledger.cli.progress import replay_progress, sample_progress
+from ledger.forecast.executors import ExecutorError, run_samples
+from ledger.forecast.results import Forecast
+from ledger.forecast.results import forecast as fold_forecast
+from ledger.forecast.sample import ForecastJob, SampleSummary
 from ledger.report import write_report
 from ledger.runs import RunInfo, RunNotFoundError, default_run_dir, open_run, run_scenario
 from scenarios.errors import ScenarioError
@@ -121,17 +126,40 @@ def report(
         ReportFormat,
         typer.Option("--format", help="table, or json: the summary (and the HTML file) as JSON."),
     ] = ReportFormat.table,
+    samples: Annotated[
+        int | None,
+        typer.Option(
+            "--samples",
+            min=1,
+            max=MAX_SAMPLES,
+            help="Also forecast this many samples of the scenario's uncertain inputs and "
+            "draw their fan charts on the --html page (as `forecast` does).",
+        ),
+    ] = None,
+    seed: Annotated[
+        int | None,
+        typer.Option("--seed", help="The forecast's seed (default: the scenario's seed)."),
+    ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(
+            "--workers", min=1, help="Local worker processes for --samples (default: every core)."
+        ),
+    ] = None,
     store: StoreOption = None,
     run_name: RunOption = None,
 ) -> None:
     """Print a run's summary; with --html, also write a page of charts that opens offline."""
     if html is not None and html.is_dir():
         raise bad_input(f"error: --html {html} is a folder; give the file to write")
+    if samples is not None and html is None:
+        raise bad_input("error: --samples draws fan charts on the HTML page: give --html FILE too")
     info = _open_or_replay(target, dir_, store, run_name)
+    forecast = _forecast(info, samples, seed, workers) if samples is not None else None
     written = None
     if html is not None:
         try:
-            written = write_report(info, html, basis.value)
+            written = write_report(info, html, basis.value, forecast)
         except OSError as exc:
             raise bad_input(f"error: cannot write {html}: {exc.strerror or exc}") from None
     if format_ is ReportFormat.json:
@@ -141,6 +169,26 @@ def report(
     output.print_summary(info)
     if written is not None:
         typer.echo(f"HTML report written to {written}")
+
+
+def _forecast(info: RunInfo, samples: int, seed: int | None, workers: int | None) -> Forecast:
+    """``samples`` draws of the run's scenario, exactly as ``forecast`` makes them."""
+    try:
+        loaded = load_scenario(Path(info.scenario_file))
+    except ScenarioError as exc:
+        raise scenario_error(exc) from None
+    base = loaded.scenario.seed if seed is None else seed
+    job = ForecastJob(loaded.scenario, loaded.price_book, base)
+    try:
+        with sample_progress(samples) as tick:
+            summaries: list[SampleSummary] = run_samples(
+                job, range(samples), workers=workers, progress=tick
+            )
+    except ScenarioError as exc:
+        raise scenario_error(exc) from None
+    except ExecutorError as exc:
+        raise bad_input(f"error: {exc}") from None
+    return fold_forecast(job, loaded.path, summaries)
 
 
 def register(app: typer.Typer) -> None:

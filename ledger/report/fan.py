@@ -60,6 +60,22 @@ def render_forecast(result: Forecast) -> str:
     )
 
 
+def forecast_sections(result: Forecast) -> list[str]:
+    """The forecast as part of another page (the run report): a heading that says
+    what was sampled, then each account's fan charts."""
+    facts = (
+        f"{result.samples:,} samples · seed {result.seed} · "
+        "P10-P90 band, P50 line, mean as dots; the tables under each chart hold every figure"
+    )
+    heading = el(
+        "section",
+        {"id": "forecast"},
+        el("h2", None, text("Forecast under uncertainty")),
+        el("p", {"class": "meta"}, text(facts)),
+    )
+    return [heading, *(fan_section(account) for account in result.accounts)]
+
+
 def fan_section(account: dict[str, Any]) -> str:
     """One account: fan charts of dollars, credits used and (when any) refusals."""
     kind = "web workspace" if account["surface"] == "web" else "API organization"

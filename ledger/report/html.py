@@ -21,6 +21,7 @@ from dataclasses import dataclass
 from datetime import date, time
 from decimal import Decimal
 
+from ledger.forecast.results import Forecast
 from ledger.report.data import (
     AccountReport,
     Change,
@@ -32,6 +33,7 @@ from ledger.report.data import (
     SeatChange,
     TopUp,
 )
+from ledger.report.fan import FAN_CSS, forecast_sections
 from ledger.report.lanes import (
     Event,
     EventLane,
@@ -85,8 +87,9 @@ TOPUP_NAMES = {
 BASES = ("cash", "accrual")
 
 
-def render(report: RunReport, basis: str = "cash") -> str:
-    """The whole page; ``basis`` is the dollars view the monthly spend opens on."""
+def render(report: RunReport, basis: str = "cash", forecast: Forecast | None = None) -> str:
+    """The whole page; ``basis`` is the dollars view the monthly spend opens on;
+    ``forecast`` adds its fan charts (P10-P90 band, P50 line) after the accounts."""
     if basis not in BASES:
         raise ValueError(f"basis must be one of {', '.join(BASES)}, not {basis!r}")
     body = [
@@ -96,14 +99,16 @@ def render(report: RunReport, basis: str = "cash") -> str:
             _account_section(acct, dom, basis)
             for acct, dom in zip(report.accounts, _dom_ids(report), strict=True)
         ),
+        *(forecast_sections(forecast) if forecast is not None else []),
         _footer(report),
     ]
+    css = CSS + (FAN_CSS if forecast is not None else "")
     return (
         "<!DOCTYPE html>\n"
         '<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f"<title>{esc(report.name)}: credit-ledger report</title>\n"
-        f"<style>{CSS}</style>\n</head>\n<body>\n<main>\n"
+        f"<style>{css}</style>\n</head>\n<body>\n<main>\n"
         + "\n".join(body)
         + "\n</main>\n</body>\n</html>\n"
     )

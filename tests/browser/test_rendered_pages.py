@@ -67,6 +67,14 @@ def busy_page(tmp_path_factory: pytest.TempPathFactory) -> Made:
     return _report(tmp_path_factory.mktemp("busy"), BUSY, "--basis", "accrual")
 
 
+@pytest.fixture(scope="session")
+def forecast_page(tmp_path_factory: pytest.TempPathFactory) -> Made:
+    """The run report with a forecast's fan charts as sections of it (issue 16)."""
+    folder = tmp_path_factory.mktemp("forecast")
+    scenario = EXAMPLES / "uncertain-agency.yaml"
+    return _report(folder, scenario, "--samples", "12", "--workers", "1")
+
+
 QUARTER_OF_IMAGES = """version: 1
 kind: workload
 name: quarter of images
@@ -85,7 +93,7 @@ def compare_page(tmp_path_factory: pytest.TempPathFactory) -> Made:
     return Made(folder, folder / "compare.html")
 
 
-PAGES = ["studio_page", "product_page", "busy_page", "compare_page"]
+PAGES = ["studio_page", "product_page", "busy_page", "compare_page", "forecast_page"]
 
 
 def sql(folder: Path, run: str, query: str) -> list[dict[str, object]]:

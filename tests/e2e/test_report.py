@@ -390,8 +390,15 @@ def test_a_bad_scenario_exits_2_and_writes_nothing(workdir: Path, cli: CliRunner
         (["empty"], "no finished run in empty"),
         (["empty", "--dir", "x"], "--dir only says where to replay a scenario file"),
         (["empty", "--html", "empty"], "is a folder"),
+        (["empty", "--samples", "5"], "--samples draws fan charts on the HTML page"),
     ],
-    ids=["missing path", "folder without a run", "dir with a run folder", "html is a folder"],
+    ids=[
+        "missing path",
+        "folder without a run",
+        "dir with a run folder",
+        "html is a folder",
+        "samples without a page",
+    ],
 )
 def test_bad_input_exits_2(workdir: Path, cli: CliRunner, args: list[str], message: str) -> None:
     (workdir / "empty").mkdir()
@@ -441,3 +448,33 @@ def test_accrual_spreads_plan_payments_and_keeps_every_dollar(studio: Reported) 
     # January on accrual: the $210 subscription (Jan 4 09:00 to Feb 4 09:00) counts for its
     # January days only, the $50 bought on Jan 4 in full.
     assert Decimal(accrual[0].attrs["data-usd"]) < Decimal(cash[0].attrs["data-usd"])
+
+
+def test_samples_draw_the_forecast_s_fan_charts_on_the_report_page(
+    workdir: Path, cli: CliRunner
+) -> None:
+    """Issue 16: the fan charts are sections of the run report, with exactly the
+    figures ``forecast`` gives for the same samples and seed."""
+    scenario = str(EXAMPLES / "uncertain-agency.yaml")
+    code, _, err = invoke(
+        cli, "report", scenario, "--html", "page.html", "--samples", "8", "--workers", "1"
+    )
+    assert code == 0, err
+    page = (workdir / "page.html").read_text(encoding="utf-8")
+    code, out, err = invoke(
+        cli, "forecast", scenario, "--samples", "8", "--workers", "1", "--format", "json"
+    )
+    assert code == 0, err
+    forecast = json.loads(out)
+    assert 'id="forecast"' in page and "8 samples" in page
+    for account in forecast["accounts"]:
+        assert f'id="forecast-{account["account"]}"' in page
+        for month in account["months"]:  # every P50 of dollars is in the section's table
+            p50 = Decimal(month["usd"]["p50"])
+            assert f"{p50:,.2f}" in page or f"{p50:,}" in page
+    # The run part of the page is the plain report's, figure for figure.
+    code, _, err = invoke(cli, "report", "runs/uncertain-agency", "--html", "plain.html")
+    assert code == 0, err
+    plain = (workdir / "plain.html").read_text(encoding="utf-8")
+    body = page.split("<main>")[1].split('<section id="forecast">')[0]
+    assert body == plain.split("<main>")[1].split("<footer>")[0]
