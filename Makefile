@@ -51,7 +51,7 @@ lint: $(STAMP) ## ruff (lint and format check), without changing files
 	$(BIN)/ruff format --check .
 
 .PHONY: typecheck
-typecheck: $(STAMP) ## mypy --strict over the packages
+typecheck: $(STAMP) ## mypy --strict over the packages, the tests, scripts and benchmarks
 	$(BIN)/mypy
 
 .PHONY: contracts

@@ -96,7 +96,7 @@ def main() -> int:
     if not args.skip_cluster:
         from distributed import LocalCluster
 
-        with LocalCluster(
+        with LocalCluster(  # type: ignore[no-untyped-call]
             n_workers=2,
             threads_per_worker=1,
             processes=True,

@@ -115,7 +115,7 @@ def synthetic_export(web_rows: int) -> RunwayExport:
                     timestamp=(at + timedelta(minutes=4)).isoformat().replace("+00:00", "Z"),
                 )
             )
-    rows.sort(key=lambda r: r["timestamp"], reverse=True)
+    rows.sort(key=lambda r: str(r["timestamp"]), reverse=True)
     for n in range(0, len(rows), 100):
         export.webapp_pages.append({"data": rows[n : n + 100], "nextCursor": None})
     return export

@@ -8,6 +8,7 @@ from decimal import Decimal
 from ledger.checks import ExpectationResult, count_between
 from ledger.domain.time import to_us
 from ledger.testing import instant
+from ledger.testing.plugin import ReplayFactory
 
 # Standard (625 plan credits, 5 seats) from Jan 10. On Jan 12, 40 generations of
 # 5 s Gen-4.5 (125 each) spread over 10:00-11:00, one every 1.5 min: the first 5
@@ -44,7 +45,7 @@ def by_index(results: tuple[ExpectationResult, ...]) -> dict[tuple[int, str], Ex
     return {(r.index, r.field): r for r in results}
 
 
-def test_each_field_measures_what_the_format_says(credit_ledger) -> None:
+def test_each_field_measures_what_the_format_says(credit_ledger: ReplayFactory) -> None:
     report = credit_ledger(SCENARIO).check()
     got = {key: (r.expected, r.actual, r.passed) for key, r in by_index(report.results).items()}
     assert got == {
@@ -73,11 +74,12 @@ def test_each_field_measures_what_the_format_says(credit_ledger) -> None:
     assert "actual:   none ('w' did not exist yet" in missing.describe()
 
 
-def test_a_failure_inside_a_run_shows_the_run_in_progress(credit_ledger) -> None:
+def test_a_failure_inside_a_run_shows_the_run_in_progress(credit_ledger: ReplayFactory) -> None:
     report = credit_ledger(SCENARIO).check()
     failure = by_index(report.results)[(5, "purchased")]
     lines = SCENARIO.strip("\n").splitlines()
     assert failure.file == "<inline>"
+    assert failure.line is not None
     assert (
         lines[failure.line - 1] == "  - {at: 2027-01-12T10:03, account: w, plan: 250, purchased: 5}"
     )
@@ -91,7 +93,7 @@ def test_a_failure_inside_a_run_shows_the_run_in_progress(credit_ledger) -> None
     assert between.difference is None
 
 
-def test_the_report_counts_and_names_every_result(credit_ledger) -> None:
+def test_the_report_counts_and_names_every_result(credit_ledger: ReplayFactory) -> None:
     report = credit_ledger(SCENARIO).check()
     assert not report.passed
     assert len(report.results) == 12 and len(report.failures) == 3
@@ -104,7 +106,9 @@ def test_the_report_counts_and_names_every_result(credit_ledger) -> None:
     ]
 
 
-def test_a_run_stopped_early_leaves_later_expectations_unchecked(credit_ledger) -> None:
+def test_a_run_stopped_early_leaves_later_expectations_unchecked(
+    credit_ledger: ReplayFactory,
+) -> None:
     report = credit_ledger(SCENARIO, until="2027-01-12T10:30").check()
     assert report.skipped == (6, 8)
     assert {r.index for r in report.results} == {0, 1, 2, 3, 4, 5, 7}

@@ -13,6 +13,7 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger.testing import assert_balance
+from ledger.testing.plugin import ReplayFactory
 from tests.e2e.conftest import EXAMPLES, invoke
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -57,7 +58,9 @@ def test_the_check_output_in_the_doc_is_what_check_prints(cli: CliRunner, workdi
     assert out.splitlines() == printed
 
 
-def test_the_assert_balance_message_in_the_doc_is_what_it_raises(credit_ledger) -> None:
+def test_the_assert_balance_message_in_the_doc_is_what_it_raises(
+    credit_ledger: ReplayFactory,
+) -> None:
     (shown,) = [b for b in blocks("text") if b.startswith("AssertionError: balances of")]
     with pytest.raises(AssertionError) as caught:
         assert_balance(

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -23,7 +24,7 @@ def sql(cli: CliRunner, query: str) -> list[dict[str, object]]:
     return rows
 
 
-def totals(cli: CliRunner, account: str) -> dict[str, object]:
+def totals(cli: CliRunner, account: str) -> dict[str, Any]:
     return sql(
         cli,
         "SELECT sum(granted) AS granted, sum(purchased) AS bought, sum(used) AS used, "

@@ -442,7 +442,9 @@ def test_accrual_spreads_plan_payments_and_keeps_every_dollar(studio: Reported) 
     assert total_cash == Decimal("6053.50")
     # The December renewal (Dec 4) pays for Dec 4 - Jan 4: its January part is deferred.
     note = "".join(e.text for e in spend.find_all("p", "note"))
-    deferred = Decimal(re.search(r"\$([\d,.]+) paid in the window", note)[1].replace(",", ""))
+    paid = re.search(r"\$([\d,.]+) paid in the window", note)
+    assert paid is not None, note
+    deferred = Decimal(paid[1].replace(",", ""))
     assert total_accrual + deferred == total_cash
     assert Decimal(0) < deferred < Decimal("590")
     # January on accrual: the $210 subscription (Jan 4 09:00 to Feb 4 09:00) counts for its

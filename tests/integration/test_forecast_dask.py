@@ -13,7 +13,7 @@ import pytest
 
 from ledger.forecast.executors import run_samples
 from ledger.forecast.results import forecast
-from ledger.forecast.sample import ForecastJob
+from ledger.forecast.sample import ForecastJob, SampleSummary
 from scenarios.loader import load_scenario_text
 
 distributed = pytest.importorskip("distributed", reason="the cluster extra is installed by make")
@@ -83,7 +83,9 @@ def test_a_worker_killed_mid_sweep_is_replaced_and_the_results_are_complete(clus
             killed.set()
             os.kill(pids[0], signal.SIGKILL)
 
-    found = run_samples(job, range(40), cluster=cluster.scheduler_address, progress=kill_one_worker)
+    found: list[SampleSummary] = run_samples(
+        job, range(40), cluster=cluster.scheduler_address, progress=kill_one_worker
+    )
 
     assert killed.is_set()
     assert [s.sample for s in found] == list(range(40))

@@ -177,6 +177,7 @@ def test_purchased_credits_taken_by_anything_but_usage_are_reported(app: Ledger)
 def test_two_grants_on_one_billing_date_are_reported(app: Ledger) -> None:
     ws = standard(app)
     due = ws.next_billing_at
+    assert due is not None
     ws.pass_billing_date(due)
     ws.trigger_event(WebWorkspace.PlanCreditsRefreshed, timestamp=due, allowance=625, period=1)
     app.flush()

@@ -134,9 +134,9 @@ def workspaces(draw: st.DrawFn, index: int, start: datetime, end: datetime) -> d
                 "monthly_max_usd": amount * draw(st.integers(1, 3)),
             }
     for _ in range(draw(st.integers(0, 2))):
-        at = _iso(draw(instants(anchor, end)))
+        when = _iso(draw(instants(anchor, end)))
         name = draw(st.sampled_from(EDITORS))
-        events.append({"at": at, draw(st.sampled_from(["add_editor", "remove_editor"])): name})
+        events.append({"at": when, draw(st.sampled_from(["add_editor", "remove_editor"])): name})
     ws["events"] = events
     ws["usage"] = [
         draw(usage_lines(WEB_USAGE, anchor, end, web=True)) for _ in range(draw(st.integers(1, 3)))
@@ -227,7 +227,7 @@ def replayed(loaded: LoadedScenario) -> Ledger:
 @given(scenarios())
 def test_every_replay_keeps_the_invariants_and_replays_identically(data: dict[str, Any]) -> None:
     text, loaded = load(data)
-    accounts = [a.id for a in (*loaded.scenario.workspaces, *loaded.scenario.organizations)]
+    accounts = list(loaded.scenario.accounts())
     first, second = replayed(loaded), replayed(loaded)
     errors = check_ledger(first, accounts) + same_events(first, second, accounts)
     assert not errors, "\n".join(map(str, errors)) + "\n\n" + text

@@ -42,13 +42,26 @@ def test_the_docs_hold_scenario_examples() -> None:
     assert len(SCENARIO_BLOCKS) >= 5
 
 
-def test_every_command_is_documented_in_commands_md() -> None:
+def undocumented_commands(commands_md: str) -> list[str]:
+    """The commands of the CLI without a ``## <name>`` section in ``commands_md``."""
     group = get_command(app)
     names = sorted(group.commands)  # type: ignore[attr-defined]
+    headings = {h.split()[0] for h in re.findall(r"^## (\S.*)$", commands_md, re.M)}
+    return [n for n in names if n not in headings]
+
+
+def test_every_command_is_documented_in_commands_md() -> None:
     text = (ROOT / "docs" / "commands.md").read_text(encoding="utf-8")
-    missing = [n for n in names if f"## {n}" not in text and f" {n} " not in text]
-    assert not missing, missing
-    assert {"run", "validate", "balance", "events", "sql", "export"} <= set(names)
+    assert not undocumented_commands(text)
+    group = get_command(app)
+    assert {"run", "validate", "balance", "events", "sql", "export"} <= set(group.commands)  # type: ignore[attr-defined]
+
+
+def test_a_command_mentioned_only_in_prose_counts_as_undocumented() -> None:
+    text = (ROOT / "docs" / "commands.md").read_text(encoding="utf-8")
+    for name in ("run", "balance", "sql"):
+        text = re.sub(rf"^## {name}$", f"### the {name} command", text, flags=re.M)
+    assert undocumented_commands(text) == ["balance", "run", "sql"]
 
 
 def test_the_readme_example_prints_what_it_says(tmp_path: Path) -> None:

@@ -76,7 +76,7 @@ def test_s03_events_carry_the_simulated_instant_not_the_wall_clock(
     assert events[0].timestamp == START
     assert all(e.timestamp >= START for e in events)
     assert app.snapshots is not None
-    snapshots = list(app.snapshots.get(app.workspace_id("studio")))
+    snapshots: list[Any] = list(app.snapshots.get(app.workspace_id("studio")))
     # The snapshot is stamped with the aggregate's last simulated instant.
     assert [s.timestamp for s in snapshots] == [
         events[s.originator_version - 1].timestamp for s in snapshots

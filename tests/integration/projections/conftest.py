@@ -8,25 +8,14 @@ Tests only read them; a test that writes builds its own.
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
-import duckdb
 import pytest
-from projection_kit import END, START, RichLedger
 
 from ledger.application import Ledger
 from projections.projector import Projector
 from tests.conftest import BACKENDS, PgServer
-
-
-@dataclass(frozen=True)
-class Projected:
-    app: Ledger
-    ledger_path: str | Path  # an SQLite file, or a PostgreSQL URL (?schema=)
-    duckdb_path: Path
-    conn: duckdb.DuckDBPyConnection
-    names: list[str]
+from tests.integration.projections.projection_kit import END, START, Projected, RichLedger
 
 
 @pytest.fixture(scope="session", params=BACKENDS)

@@ -1,7 +1,7 @@
 """Ledgers built through the domain API for the projection tests, and table checks.
 
-Imported as a plain module (pytest puts this folder on ``sys.path``); the name
-is specific so it cannot shadow another folder's helpers.
+Imported by its full name (``tests.integration.projections.projection_kit``),
+so mypy checks it and its users like any other module.
 
 ``RichLedger`` schedules a few months of activity on two workspaces and two
 organizations that produce every stored event type: runs that cross midnight,
@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
+from pathlib import Path
 from typing import Any
 
 import duckdb
@@ -28,6 +30,18 @@ from ledger.domain.types import Billing, DailyLimitPolicy, GenerationMode, Plan
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.loader import load_price_book
 from projections import schema
+
+
+@dataclass(frozen=True)
+class Projected:
+    """A rich ledger and its projection, built once per session per store (conftest)."""
+
+    app: Ledger
+    ledger_path: str | Path  # an SQLite file, or a PostgreSQL URL (?schema=)
+    duckdb_path: Path
+    conn: duckdb.DuckDBPyConnection
+    names: list[str]
+
 
 BOOK = load_price_book()
 MINUTE_US = 60_000_000
@@ -148,7 +162,9 @@ class RichLedger:
         standard, unlimited = plan_terms(BOOK, Plan.STANDARD), plan_terms(BOOK, Plan.UNLIMITED)
         self.on(at(1, 20), lambda: ws().change_plan(at(1, 20), standard))  # 7 editors > 5
         for i, editor in enumerate(["e1", "e2"]):
-            self.on(at(1, 21, i), lambda e=editor, i=i: ws().remove_editor(at(1, 21, i), e))
+            self.on(
+                at(1, 21, i), partial(lambda e, h: ws().remove_editor(at(1, 21, h), e), editor, i)
+            )
         self.on(at(1, 22), lambda: ws().change_plan(at(1, 22), standard))  # at renewal
         self.on(at(2, 10), lambda: ws().change_plan(at(2, 10), unlimited))  # upgrade now
         self.run(
@@ -191,7 +207,10 @@ class RichLedger:
                 first,
                 HOUR_US,
                 5,
-                lambda f=first: ws().generate(f, HOUR_US, 5, TaskSpec("gen4.5", 30), refunded=[2]),
+                partial(
+                    lambda f: ws().generate(f, HOUR_US, 5, TaskSpec("gen4.5", 30), refunded=[2]),
+                    first,
+                ),
             )
             day += timedelta(days=3)
 
@@ -264,8 +283,14 @@ class RichLedger:
                 first,
                 2 * MINUTE_US,
                 20,
-                lambda f=first, r=refunded, s=safety, k=key: org().submit_tasks(
-                    f, 2 * MINUTE_US, 20, VIDEO, 2, 200, refunded=r, safety_failed=s, key=k
+                partial(
+                    lambda f, r, s, k: org().submit_tasks(
+                        f, 2 * MINUTE_US, 20, VIDEO, 2, 200, refunded=r, safety_failed=s, key=k
+                    ),
+                    first,
+                    refunded,
+                    safety,
+                    key,
                 ),
             )
             day += timedelta(days=1)
@@ -280,7 +305,7 @@ class RichLedger:
         hour = at(1, 2, 9)
         while hour < END:
             if not self.busy("backend", hour):
-                self.on(hour, lambda h=hour: org().check_autobill(h))
+                self.on(hour, partial(lambda h: org().check_autobill(h), hour))
             hour += timedelta(hours=1)
 
     def _lab(self) -> None:
@@ -299,7 +324,7 @@ class RichLedger:
                 first,
                 30 * 1_000_000,
                 5,
-                lambda f=first: org().submit_tasks(f, 30 * 1_000_000, 5, IMAGE, 1, 3),
+                partial(lambda f: org().submit_tasks(f, 30 * 1_000_000, 5, IMAGE, 1, 3), first),
             )
 
 

@@ -8,14 +8,13 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from conftest import Projected
-from projection_kit import BOOK, END, run_instants
 
 from ledger.application import Ledger
 from ledger.domain.terms import TaskSpec
 from ledger.domain.types import Plan
 from projections import queries
 from projections.projector import Projector
+from tests.integration.projections.projection_kit import BOOK, END, Projected, run_instants
 
 MINUTE_US = 60_000_000
 

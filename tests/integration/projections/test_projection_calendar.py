@@ -7,13 +7,11 @@ from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from conftest import Projected
-from projection_kit import BOOK, END, START
-
 from ledger.application import Ledger
 from ledger.domain.terms import TaskSpec
 from ledger.domain.types import Plan
 from projections.projector import Projector
+from tests.integration.projections.projection_kit import BOOK, END, START, Projected
 
 MINUTE_US = 60_000_000
 
@@ -58,7 +56,10 @@ def test_monthly_summary_of_a_small_ledger_is_the_hand_computed_one(
     tmp_path: Path, store: str | Path
 ) -> None:
     app = Ledger(store, run="small")
-    t = lambda month, day, hour=0, minute=0: datetime(2027, month, day, hour, minute, tzinfo=UTC)  # noqa: E731
+
+    def t(month: int, day: int, hour: int = 0, minute: int = 0) -> datetime:
+        return datetime(2027, month, day, hour, minute, tzinfo=UTC)
+
     ws = app.open_workspace("w", t(1, 15, 10), BOOK, Plan.STANDARD)  # 625 credits, $15
     ws.purchase_credits(t(1, 20, 12), 1000)  # $10
     # 10 x 50 from 09:00 every 30 min, one refunded: 500 used, 50 refunded, 450 kept.

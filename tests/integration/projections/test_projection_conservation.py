@@ -3,10 +3,8 @@ bucket, every balance_after follows from the one before, nothing goes negative."
 
 from __future__ import annotations
 
-from conftest import Projected
-from projection_kit import END
-
 from projections import schema
+from tests.integration.projections.projection_kit import END, Projected
 
 CONSERVATION = f"""
 SELECT surface, account_id, bucket,

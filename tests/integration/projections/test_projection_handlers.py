@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
-from conftest import Projected
 from eventsourcing.domain import Aggregate
-from projection_kit import BOOK, END, START
 
 from ledger.application import Ledger
 from ledger.domain.api import ApiOrganization
@@ -20,6 +19,7 @@ from ledger.domain.web import WebWorkspace
 from projections import schema
 from projections.handlers import HANDLERS, Context, ProjectionError, day_slices, identify
 from projections.projector import Projector
+from tests.integration.projections.projection_kit import BOOK, END, START, Projected
 
 LIBRARY_MADE = {"Event", "Created"}  # eventsourcing's defaults; ours create with their own
 
@@ -44,7 +44,7 @@ def test_every_row_a_handler_makes_fits_its_table(projected: Projected) -> None:
     names: dict[object, tuple[str, str]] = {}
     seen = set()
     for n in app.recorder.select_notifications(start=1, limit=10_000):
-        event = app.mapper.to_domain_event(n)
+        event: Any = app.mapper.to_domain_event(n)
         names.setdefault(n.originator_id, identify(event) or ("?", "?"))
         surface, account = names[n.originator_id]
         plan, purchased, credits = balances.get(n.originator_id, (0, 0, 0))

@@ -8,9 +8,9 @@ from decimal import Decimal
 
 import duckdb
 import pytest
-from conftest import Projected
 
 from projections import queries
+from tests.integration.projections.projection_kit import Projected
 
 
 @pytest.fixture(scope="module")

@@ -6,22 +6,28 @@ from __future__ import annotations
 import subprocess
 import sys
 import textwrap
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
-from conftest import Projected
-from projection_kit import END, START, RichLedger, all_tables
 
 from ledger.application import Ledger
 from projections.projector import Projector
+from tests.integration.projections.projection_kit import (
+    END,
+    START,
+    Projected,
+    RichLedger,
+    all_tables,
+)
 
 
 class Crash(Exception):
     """What a hook raises to stand for a killed process."""
 
 
-def crash_on_batch(n: int) -> tuple[list[int], object]:
+def crash_on_batch(n: int) -> tuple[list[int], Callable[[int], None]]:
     seen: list[int] = []
 
     def hook(last_id: int) -> None:
@@ -51,7 +57,9 @@ def test_a_projection_killed_before_a_commit_resumes_to_a_rebuild_s_tables(
         assert events == (seen[1], seen[1])
 
     with Projector(projected.app, path, START, END, batch_size=25) as resumed:
-        assert resumed.project() == projected.app.recorder.max_notification_id() - seen[1]
+        last = projected.app.recorder.max_notification_id()
+        assert last is not None
+        assert resumed.project() == last - seen[1]
         assert all_tables(resumed.conn) == rebuilt(projected.app, tmp_path / "clean.duckdb")
 
 

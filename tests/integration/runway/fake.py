@@ -59,7 +59,7 @@ def organization_body(h: History) -> dict[str, Any]:
 
 
 def _used(model: str, amount: int) -> dict[str, Any]:
-    wire = {"model": model, "amount": amount}
+    wire: dict[str, Any] = {"model": model, "amount": amount}
     try:
         return ResultUsedCredit.model_validate(wire).to_dict(mode="json")
     except ValueError:
@@ -68,7 +68,7 @@ def _used(model: str, amount: int) -> dict[str, Any]:
 
 
 def _result(day: date, used: list[dict[str, Any]]) -> dict[str, Any]:
-    wire = {"date": day.isoformat(), "usedCredits": used}
+    wire: dict[str, Any] = {"date": day.isoformat(), "usedCredits": used}
     try:
         return Result.model_validate(wire).to_dict(mode="json")
     except ValueError:  # holds a model newer than the SDK's list
@@ -201,10 +201,12 @@ def truth_from_run(run_dir: Path, org: str, end: date) -> History:
             [org],
         ).fetchall():
             daily.setdefault(day, {})[model] = int(net)
-        (balance,) = con.execute(
+        row = con.execute(
             "SELECT balance FROM daily_balances WHERE account_id = ? AND day = ?",
             [org, end - timedelta(days=1)],
         ).fetchone()
+        assert row is not None, f"no daily balance for {org} on the last day"
+        (balance,) = row
         web: list[dict[str, Any]] = []
         for account, model, first_us, interval_us, count, each, refunded in con.execute(
             """SELECT account_id, model, first_us, interval_us, count, credits_each, refunded

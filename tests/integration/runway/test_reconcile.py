@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from typer.testing import CliRunner
@@ -57,7 +58,7 @@ def _save(runner: CliRunner, history: History, folder: Path, mp: pytest.MonkeyPa
     return folder / "saved"
 
 
-def _reconcile(runner: CliRunner, scenario: Path, saved: Path) -> tuple[int, dict]:
+def _reconcile(runner: CliRunner, scenario: Path, saved: Path) -> tuple[int, dict[str, Any]]:
     result = runner.invoke(
         app, ["reconcile", str(scenario), "--from-json", str(saved), "--format", "json"]
     )

@@ -1,7 +1,7 @@
 """Scenarios and comparisons for the team store suites.
 
-Imported as a plain module (pytest puts this folder on ``sys.path``); the name
-is specific so it cannot shadow another folder's helpers.
+Imported by its full name (``tests.integration.team.team_kit``), so mypy checks it and its users
+like any other module.
 """
 
 from __future__ import annotations
@@ -102,7 +102,7 @@ def duckdb_tables(path: Path) -> dict[str, list[tuple[Any, ...]]]:
         conn.close()
 
 
-def pause_at(instant: datetime, on_pause: Callable[[], None]) -> Callable[[datetime], None]:
+def pause_at(instant: datetime, on_pause: Callable[[], object]) -> Callable[[datetime], None]:
     """A replay ``progress`` hook that calls ``on_pause`` once, on the first day at or after
     ``instant`` (half the events saved, half to come)."""
     done = False

@@ -7,10 +7,15 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from team_kit import MIDYEAR, duckdb_tables, pause_at, run_log, write_scenario
-
 from ledger.runs import RunInfo, list_runs, open_run, run_scenario
 from scenarios.engine import FLUSH_EVENTS
+from tests.integration.team.team_kit import (
+    MIDYEAR,
+    duckdb_tables,
+    pause_at,
+    run_log,
+    write_scenario,
+)
 
 
 def test_two_runs_replayed_at_once_into_one_database_equal_each_replayed_alone_in_sqlite(

@@ -20,13 +20,22 @@ from pathlib import Path
 import psycopg
 import pytest
 from eventsourcing.persistence import IntegrityError
-from team_kit import MIDYEAR, cli, duckdb_tables, pause_at, run_log, working_in, write_scenario
 
 from ledger.application import Ledger
 from ledger.domain.types import Plan
+from ledger.domain.web import WebWorkspace
 from ledger.pricing.loader import load_price_book
 from ledger.runs import RunInfo, list_runs, open_run, run_scenario
 from ledger.stores import RunBusyError
+from tests.integration.team.team_kit import (
+    MIDYEAR,
+    cli,
+    duckdb_tables,
+    pause_at,
+    run_log,
+    working_in,
+    write_scenario,
+)
 
 ROOT = Path(__file__).resolve().parents[3]
 START = datetime(2027, 1, 1, tzinfo=UTC)
@@ -67,6 +76,10 @@ def test_a_second_writer_of_a_run_is_refused_and_the_first_writer_s_run_is_whole
         paused, resume = threading.Event(), threading.Event()
         outcome: list[RunInfo | BaseException] = []
 
+        def pause_and_wait() -> None:
+            paused.set()
+            resume.wait(120)
+
         def first_writer() -> None:
             try:
                 outcome.append(
@@ -75,7 +88,7 @@ def test_a_second_writer_of_a_run_is_refused_and_the_first_writer_s_run_is_whole
                         here / "runs" / "shared",
                         run_name="shared",
                         store=run_store,
-                        progress=pause_at(MIDYEAR, lambda: (paused.set(), resume.wait(120))),
+                        progress=pause_at(MIDYEAR, pause_and_wait),
                     )
                 )
             except BaseException as exc:
@@ -162,7 +175,7 @@ def test_the_library_refuses_a_second_save_of_the_same_account_version(
         second.flush()
     reader = Ledger(store, run="r")
     assert len(list(reader.events.get(reader.workspace_id("studio")))) == 1
-    workspace = reader.repository.get(reader.workspace_id("studio"))
+    workspace: WebWorkspace = reader.repository.get(reader.workspace_id("studio"))
     assert workspace.plan is Plan.PRO  # the first writer's event, untouched
     for ledger in (first, second, reader):
         ledger.close()

@@ -12,12 +12,12 @@ from typing import Any
 from urllib.parse import quote, quote_plus
 
 import pytest
-from team_kit import cli, working_in, write_scenario
 from typer.main import get_command
 
 from ledger.cli.app import app
 from ledger.pgstore import PostgresStore
 from tests.conftest import PgServer
+from tests.integration.team.team_kit import cli, working_in, write_scenario
 
 # Every character a URL, a shell or a log line could mangle (no single quote:
 # the role is created through SQL).

@@ -6,7 +6,6 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 import pytest
-from domain_kit import HOUR_US, at, kinds, only, recorded
 
 from ledger.application import Ledger
 from ledger.domain.api import ApiOrganization
@@ -15,6 +14,7 @@ from ledger.domain.terms import TaskSpec
 from ledger.domain.time import next_hour_us, to_us
 from ledger.domain.types import AutobillCapPolicy, RefusalReason
 from ledger.pricing.models import PriceBook
+from tests.unit.domain.domain_kit import HOUR_US, at, kinds, only, recorded
 
 START = at(2027, 1, 1)
 AUTOBILL = {"threshold": 500, "amount": 1000}

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from domain_kit import MINUTE_US, api_task, at
-
 from ledger.application import Ledger
 from ledger.domain.api import ApiOrganization
 from ledger.domain.types import DailyLimitPolicy
 from ledger.pricing.models import PriceBook
+from tests.unit.domain.domain_kit import MINUTE_US, api_task, at
 
 T0 = at(2027, 1, 2)
 DAY = timedelta(days=1)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from domain_kit import at, only, recorded
 
 from ledger.application import Ledger
 from ledger.domain.api import ApiOrganization
@@ -11,6 +10,7 @@ from ledger.domain.errors import DomainError
 from ledger.domain.terms import TaskSpec
 from ledger.domain.types import RefusalReason
 from ledger.pricing.models import PriceBook
+from tests.unit.domain.domain_kit import at, only, recorded
 
 START = at(2027, 1, 1)
 

@@ -8,7 +8,6 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from domain_kit import DAY_US, HOUR_US, MINUTE_US, SECOND_US, at
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -19,6 +18,7 @@ from ledger.domain.terms import TaskSpec
 from ledger.domain.types import RefusalReason
 from ledger.pricing.loader import load_price_book
 from ledger.pricing.models import PriceBook
+from tests.unit.domain.domain_kit import DAY_US, HOUR_US, MINUTE_US, SECOND_US, at
 
 BOOK: PriceBook = load_price_book()
 START = at(2027, 1, 1)

@@ -6,13 +6,13 @@ from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from domain_kit import at, only, recorded
 
 from ledger.application import Ledger
 from ledger.domain.api import ApiOrganization
 from ledger.domain.errors import DomainError
 from ledger.domain.types import RefusalReason
 from ledger.pricing.models import PriceBook
+from tests.unit.domain.domain_kit import at, only, recorded
 
 START = at(2027, 1, 1)
 

@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
-from domain_kit import MINUTE_US, SECOND_US, api_task, at, only, recorded
 
 from ledger.application import Ledger
 from ledger.domain.api import ApiOrganization
@@ -15,6 +14,7 @@ from ledger.domain.terms import TaskSpec
 from ledger.domain.types import RefusalReason, Tier
 from ledger.pricing.loader import load_price_book
 from ledger.pricing.models import PriceBook, Usage
+from tests.unit.domain.domain_kit import MINUTE_US, SECOND_US, api_task, at, only, recorded
 
 BOOK = load_price_book()
 START = at(2027, 1, 1)

@@ -5,12 +5,12 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from domain_kit import at, recorded
 
 from ledger.application import Ledger, tier_rules
 from ledger.domain.api import ApiOrganization
 from ledger.domain.types import Tier, TierUpgradePolicy
 from ledger.pricing.models import PriceBook
+from tests.unit.domain.domain_kit import at, recorded
 
 START = at(2027, 1, 1)
 

@@ -8,7 +8,6 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
-from domain_kit import HOUR_US, at, only, web_task
 
 from ledger.application import Ledger, account_uuid, plan_terms
 from ledger.domain.api import ApiOrganization
@@ -17,6 +16,7 @@ from ledger.domain.terms import TaskSpec
 from ledger.domain.types import Plan, Surface
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.models import PriceBook
+from tests.unit.domain.domain_kit import HOUR_US, at, web_task
 
 START = at(2027, 1, 1)
 
@@ -91,13 +91,38 @@ def test_s02_events_hold_whole_credits_and_decimal_dollars(ledger: Ledger, book:
 
 def test_s02_one_credit_costs_one_cent_on_both_surfaces(ledger: Ledger, book: PriceBook) -> None:
     assert book.web.credit_price_usd == book.api.credit_price_usd == Decimal("0.01")
-    assert isinstance(book.web.credit_price_usd, Decimal)
-    ws = ledger.open_workspace("w", START, book, Plan.STANDARD)
-    ws.purchase_credits(at(2027, 1, 2), 1234)
-    org = ledger.open_organization("o", START, book)
-    org.purchase_credits(at(2027, 1, 2), 1234)
-    assert only(ws, WebWorkspace.CreditsPurchased).usd == Decimal("12.34")
-    assert only(org, ApiOrganization.CreditsPurchased).usd == Decimal("12.34")
+    # What each surface records as paid for the credits it adds: purchases of
+    # several sizes, an Auto Refill (W15) and an autobill recharge (A04).
+    ws = ledger.open_workspace(
+        "w", START, book, Plan.PRO, refill={"trigger": 0, "amount_usd": 20, "monthly_max_usd": 40}
+    )
+    org = ledger.open_organization("o", START, book, autobill={"threshold": 500, "amount": 3000})
+    for credits in (1000, 2500, 12_345):
+        ws.purchase_credits(at(2027, 1, 2), credits)
+    for credits in (1000, 2500):  # Tier 1's 30-day cap is $100 (A07)
+        org.purchase_credits(at(2027, 1, 2), credits)
+    ws.generate(at(2027, 1, 3), HOUR_US, 1, web_task(book, "gen4.5", seconds=1))
+    ws.generate(at(2027, 1, 4), 0, 1, TaskSpec("big", ws.balance))  # leaves 0: a refill
+    org.submit_tasks(at(2027, 1, 3), 0, 1, TaskSpec("gen4.5", org.balance - 100), 2, 200)
+    org.check_autobill(at(2027, 1, 3, 1))
+    bought = (
+        WebWorkspace.CreditsPurchased,
+        ApiOrganization.CreditsPurchased,
+        ApiOrganization.AutobillToppedUp,
+    )
+    paid = [
+        (type(e).__name__, e.credits, e.usd)
+        for e in (*ws.pending_events, *org.pending_events)
+        if isinstance(e, bought)
+    ]
+    assert len(paid) == 7  # 3 + 2 purchases, one refill, one recharge
+    assert {(credits, usd) for _, credits, usd in paid} == {
+        (1000, Decimal("10.00")),
+        (2500, Decimal("25.00")),
+        (12_345, Decimal("123.45")),
+        (2000, Decimal("20.00")),  # the $20 refill bought 2,000 credits
+        (3000, Decimal("30.00")),
+    }
 
 
 def saved_history(ledger: Ledger, book: PriceBook) -> None:

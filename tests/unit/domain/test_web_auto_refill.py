@@ -6,13 +6,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from domain_kit import DAY_US, HOUR_US, at, kinds, only, recorded, web_task
 
 from ledger.application import Ledger, plan_terms
 from ledger.domain.errors import DomainError
 from ledger.domain.types import Plan, RefusalReason
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.models import PriceBook
+from tests.unit.domain.domain_kit import DAY_US, HOUR_US, at, kinds, only, recorded, web_task
 
 START = at(2027, 1, 1)
 REFILL = {"trigger": 100, "amount_usd": 10, "monthly_max_usd": 20}

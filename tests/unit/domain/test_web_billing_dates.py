@@ -6,7 +6,6 @@ import calendar
 from datetime import datetime, timedelta
 
 import pytest
-from domain_kit import at, only, recorded, web_task
 
 from ledger.application import Ledger, plan_terms
 from ledger.domain.errors import DomainError
@@ -14,6 +13,7 @@ from ledger.domain.time import billing_date
 from ledger.domain.types import Billing, ForfeitReason, Plan
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.models import PriceBook
+from tests.unit.domain.domain_kit import at, only, recorded, web_task
 
 BILLING_DATES = 25  # two years and a month: every month length, Feb 2028 included
 

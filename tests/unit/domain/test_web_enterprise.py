@@ -5,13 +5,13 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from domain_kit import at, only, recorded, web_task
 
 from ledger.application import Ledger, plan_terms
 from ledger.domain.errors import DomainError
 from ledger.domain.types import EnterprisePoolPolicy, ForfeitReason, Plan
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.models import PriceBook
+from tests.unit.domain.domain_kit import at, only, recorded, web_task
 
 START = at(2027, 3, 15, 9)
 CONTRACT = 120_000

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import pytest
-from domain_kit import HOUR_US, at, only, recorded, web_task
 
 from ledger.application import Ledger
 from ledger.domain.terms import TaskSpec
 from ledger.domain.types import GenerationMode, Plan, RefusalReason
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.models import PriceBook, Usage
+from tests.unit.domain.domain_kit import HOUR_US, at, only, recorded, web_task
 
 START = at(2027, 1, 1)
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from domain_kit import at, kinds, only, recorded, web_task
 
 from ledger.application import Ledger, plan_terms
 from ledger.domain.errors import DomainError
 from ledger.domain.types import Billing, ForfeitReason, Plan, RefusalReason
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.models import PriceBook
+from tests.unit.domain.domain_kit import at, kinds, only, recorded, web_task
 
 START = at(2027, 1, 1)
 MID_JANUARY = at(2027, 1, 16)  # 16 of January's 31 days are left

@@ -5,7 +5,6 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from domain_kit import at, kinds, only, recorded
 
 from ledger.application import Ledger, plan_terms
 from ledger.decide.measure import measure
@@ -15,6 +14,7 @@ from ledger.domain.web import WebWorkspace
 from ledger.pricing.models import PriceBook
 from scenarios.engine import replay
 from scenarios.loader import load_scenario_text
+from tests.unit.domain.domain_kit import at, kinds, only, recorded
 
 START = at(2027, 1, 1)
 

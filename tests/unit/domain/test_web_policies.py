@@ -13,8 +13,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from domain_kit import HOUR_US, at, only, recorded, web_task
-
 from ledger.application import Ledger, plan_terms
 from ledger.domain.types import (
     Billing,
@@ -28,6 +26,7 @@ from ledger.domain.web import WebWorkspace
 from ledger.pricing.models import PriceBook
 from scenarios.engine import replay
 from scenarios.loader import load_scenario_text
+from tests.unit.domain.domain_kit import HOUR_US, at, only, recorded, web_task
 
 START = at(2027, 1, 1)
 

@@ -8,7 +8,6 @@ from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from domain_kit import DAY_US, HOUR_US, at
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -18,6 +17,7 @@ from ledger.domain.types import Plan, RefusalReason
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.loader import load_price_book
 from ledger.pricing.models import PriceBook
+from tests.unit.domain.domain_kit import DAY_US, HOUR_US, at
 
 BOOK: PriceBook = load_price_book()
 START = at(2027, 1, 20, 14, 30)  # late in the month: runs cross calendar months (W15)

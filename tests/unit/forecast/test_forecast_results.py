@@ -14,7 +14,7 @@ from ledger.decide.measure import measure
 from ledger.domain.types import Surface
 from ledger.forecast.executors import run_samples
 from ledger.forecast.results import forecast, quantile, spread
-from ledger.forecast.sample import ForecastJob, run_sample, sample_seed
+from ledger.forecast.sample import ForecastJob, SampleSummary, run_sample, sample_seed
 from ledger.forecast.store import write_forecast
 from scenarios.draws import Draws
 from scenarios.engine import ReplayOptions, replay
@@ -140,7 +140,7 @@ def test_quantiles_are_the_inverted_empirical_distribution_by_hand() -> None:
 def test_a_sample_replayed_alone_is_the_sample_of_the_sweep() -> None:
     loaded = _loaded(POISSON.replace("{poisson: 22}", "{poisson: 30}"))
     job = ForecastJob(loaded.scenario, loaded.price_book, seed=11)
-    sweep = run_samples(job, range(6), workers=1)
+    sweep: list[SampleSummary] = run_samples(job, range(6), workers=1)
 
     seed = sample_seed(11, 4)
     ledger = Ledger("memory")

@@ -230,10 +230,14 @@ def test_a_price_book_path_is_read_relative_to_the_scenario_file(tmp_path: Path)
 @pytest.mark.parametrize("path", sorted(EXAMPLES.glob("*.yaml")), ids=lambda p: p.name)
 def test_every_bundled_example_scenario_loads(path: Path) -> None:
     # Workloads live beside scenarios; each loads with its own loader.
-    if "kind: workload" in path.read_text(encoding="utf-8"):
-        load_workload_text(path.read_text(encoding="utf-8"), str(path), path.parent)
+    text = path.read_text(encoding="utf-8")
+    if "kind: workload" in text:
+        workload = load_workload_text(text, str(path), path.parent)
+        assert workload.workload.usage, f"{path.name} has no usage line"
     else:
-        load_scenario(path)
+        loaded = load_scenario(path)
+        assert loaded.path == str(path)
+        assert loaded.scenario.accounts(), f"{path.name} has no account"
 
 
 def test_a_loaded_scenario_finds_accounts_by_id_and_lines_by_path() -> None:

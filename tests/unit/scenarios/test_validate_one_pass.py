@@ -8,13 +8,14 @@ inside an entry the schema rejected and when the header itself is wrong.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
 from ledger.cli.app import app
-from scenarios.errors import ScenarioError
+from scenarios.errors import Problem, ScenarioError
 from scenarios.loader import load_scenario_text
 
 TEN_MISTAKES = """\
@@ -65,8 +66,8 @@ EXPECTED = [
 ]
 
 
-def _found(problems: list[object]) -> list[tuple[int | None, str, str]]:
-    return [(p.line, p.field, str(p)) for p in problems]  # type: ignore[attr-defined]
+def _found(problems: Sequence[Problem]) -> list[tuple[int | None, str, str]]:
+    return [(p.line, p.field, str(p)) for p in problems]
 
 
 def test_ten_mistakes_of_different_kinds_are_all_reported_at_once() -> None:
