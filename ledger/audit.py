@@ -11,19 +11,13 @@ from decimal import Decimal
 from enum import Enum
 from typing import Any
 
+from ledger.domain.effects import NOISE
 from ledger.domain.time import utc
 
-# Bookkeeping that would drown an audit line: the tier table, queue slot times,
-# price-book figures copied into the opening event, the batch a run was decided in.
-NOISE = {
-    "batch_at",  # which batch decided a run: replay bookkeeping (S05 uses it)
-    "slots_after",
-    "tier_rules",
-    "min_purchase_credits",
-    "autobill_min_credits",
-    "credit_price_usd",
-    "enterprise_cap_usd",
-}
+# NOISE: the bookkeeping fields each event type declares beside its effects
+# (ledger.domain.effects): the tier table, queue slot times, price-book figures
+# copied into the opening event, the batch a run was decided in. They would
+# drown an audit line.
 IDENTITY = {"originator_id", "originator_version", "timestamp", "originator_topic"}
 
 

@@ -27,8 +27,18 @@ from typing import Any
 
 from ledger.application import Ledger
 from ledger.domain.api import ApiOrganization
+from ledger.domain.effects import (
+    Effects,
+    EffectsError,
+    Figure,
+    Held,
+    Move,
+    Movement,
+    effects_of,
+)
 from ledger.domain.runs import tasks_before
 from ledger.domain.time import DAYS_30_US, HOUR_US, to_us, utc
+from ledger.domain.types import Bucket
 from ledger.domain.web import WebWorkspace
 
 Web = WebWorkspace
@@ -120,11 +130,6 @@ def _is_web(steps: Sequence[Step]) -> bool:
     return bool(steps) and isinstance(steps[0].event, Web.PlanSubscribed)
 
 
-def _kept(event: Any) -> int:
-    """Credits a run of tasks keeps: its paying tasks, net of those refunded (W14, A11)."""
-    return (int(event.count) - len(event.refunded)) * int(event.credits_each)
-
-
 # ------------------------------------------------------------------ the checks
 
 
@@ -151,92 +156,106 @@ def no_negative_bucket(account: str, steps: Sequence[Step]) -> list[InvariantErr
 
 @dataclass
 class _Tally:
-    """One bucket's credits by what moved them, from the events' own fields."""
+    """One bucket's credits by what moved them, from the events' declared effects."""
 
     granted: int = 0
     bought: int = 0
     refunded: int = 0
-    used: int = 0  # charged, refunded tasks included
+    charged: int = 0  # refunded tasks included
     forfeited: int = 0
 
     @property
     def balance(self) -> int:
-        return self.granted + self.bought + self.refunded - self.used - self.forfeited
+        return self.granted + self.bought + self.refunded - self.charged - self.forfeited
+
+    def add(self, movement: Movement) -> None:
+        figure = movement.move.figure
+        if figure is Figure.GRANTED:
+            self.granted += movement.delta
+        elif figure is Figure.BOUGHT:
+            self.bought += movement.delta
+        elif figure is Figure.REFUNDED:
+            self.refunded += movement.delta
+        elif figure is Figure.CHARGED:
+            self.charged -= movement.delta
+        else:
+            self.forfeited -= movement.delta
 
     def __str__(self) -> str:
         return (
             f"granted {self.granted:,} + bought {self.bought:,} + refunded {self.refunded:,}"
-            f" - used {self.used:,} - forfeited {self.forfeited:,} = {self.balance:,}"
+            f" - charged {self.charged:,} - forfeited {self.forfeited:,} = {self.balance:,}"
         )
 
 
 def credits_conserved(account: str, steps: Sequence[Step]) -> list[InvariantError]:
-    """S02, W06-W08, W14, A11: per bucket, granted + bought + refunded - used -
+    """S02, W06-W08, W14, A11: per bucket, granted + bought + refunded - charged -
     forfeited equals the balance the fold holds, after every event.
 
-    A run's refunded tasks are charged and given back to the bucket they came
-    from (W14), so its ``plan_part`` / ``purchased_part`` are the net of the
-    two; the run's gross charge less its refunds must equal that net.
+    The movements are each event's declared effects (``ledger.domain.effects``),
+    computed from the tallies' own balances, not the fold's, so a fold that
+    drifts from what the events say is caught. A run's ``plan_part`` /
+    ``purchased_part`` are what it kept, net of its refunds (W14); its gross
+    charge less its refunds must equal that net.
     """
     errors: list[InvariantError] = []
     web = _is_web(steps)
-    plan, purchased, credits = _Tally(), _Tally(), _Tally()
+    tallies = {bucket: _Tally() for bucket in Bucket}
     for step in steps:
         e = step.event
-        if isinstance(e, Web.PlanSubscribed):
-            plan.granted += int(e.credits)
-        elif isinstance(e, Web.PlanCreditsRefreshed):
-            plan.granted += int(e.allowance)  # sets the bucket: it was emptied just before
-        elif isinstance(e, Web.PlanUpgraded):
-            plan.granted += int(e.credits_added)
-        elif isinstance(e, Web.CreditsForfeited):
-            plan.forfeited += int(e.amount)
-        elif isinstance(e, Web.FreeCreditsKept):  # policy free_credits: keep (a move)
-            plan.granted -= int(e.amount)
-            purchased.granted += int(e.amount)
-        elif isinstance(e, Web.CreditsPurchased):
-            purchased.bought += int(e.credits)
-        elif isinstance(e, Api.CreditsPurchased | Api.AutobillToppedUp):
-            credits.bought += int(e.credits)
-        elif isinstance(e, Api.Opened):
-            credits.granted += int(e.balance)  # an imported opening balance
-        elif isinstance(e, Web.GenerationCharged | Api.TaskCharged):
+        held = Held(
+            tallies[Bucket.PLAN].balance,
+            tallies[Bucket.PURCHASED].balance,
+            tallies[Bucket.CREDITS].balance,
+        )
+        if isinstance(e, Web.GenerationCharged):
             gross = int(e.count) * int(e.credits_each)
             refund = len(e.refunded) * int(e.credits_each)
-            if isinstance(e, Web.GenerationCharged):
-                net = int(e.plan_part) + int(e.purchased_part)
-                if net != gross - refund:
-                    errors.append(
-                        _error(
-                            "credits_conserved",
-                            account,
-                            step,
-                            f"{step.name} keeps {net:,} (plan {e.plan_part:,} + purchased "
-                            f"{e.purchased_part:,}) but charges {gross:,} and refunds {refund:,}",
-                        )
-                    )
-                # Where the refunds went is not recorded per bucket: count the net.
-                plan.used += int(e.plan_part)
-                purchased.used += int(e.purchased_part)
-            else:
-                credits.used += gross
-                credits.refunded += refund
-        tallies = (
-            {"plan": (plan, step.after.plan), "purchased": (purchased, step.after.purchased)}
-            if web
-            else {"credits": (credits, step.after.balance)}
-        )
-        for bucket, (tally, held) in tallies.items():
-            if tally.balance != held:
+            net = int(e.plan_part) + int(e.purchased_part)
+            if net != gross - refund:
                 errors.append(
                     _error(
                         "credits_conserved",
                         account,
                         step,
-                        f"{bucket}: {tally}, but the account holds {held:,} after {step.name}",
+                        f"{step.name} keeps {net:,} (plan {e.plan_part:,} + purchased "
+                        f"{e.purchased_part:,}) but charges {gross:,} and refunds {refund:,}",
                     )
                 )
-                tally.granted += held - tally.balance  # report a drift once, not at every event
+        try:
+            effects = effects_of(e, held)
+        except EffectsError as exc:
+            errors.append(_error("credits_conserved", account, step, str(exc)))
+            # Count what the run says it kept, so one bad event is reported once.
+            effects = Effects(
+                credits=(
+                    Movement(Bucket.PLAN, Move.USAGE, -int(e.plan_part)),
+                    Movement(Bucket.PURCHASED, Move.USAGE, -int(e.purchased_part)),
+                )
+            )
+        for movement in effects.credits:
+            tallies[movement.bucket].add(movement)
+        buckets = (
+            {
+                "plan": (Bucket.PLAN, step.after.plan),
+                "purchased": (Bucket.PURCHASED, step.after.purchased),
+            }
+            if web
+            else {"credits": (Bucket.CREDITS, step.after.balance)}
+        )
+        for name, (bucket, held_after_step) in buckets.items():
+            tally = tallies[bucket]
+            if tally.balance != held_after_step:
+                errors.append(
+                    _error(
+                        "credits_conserved",
+                        account,
+                        step,
+                        f"{name}: {tally}, but the account holds {held_after_step:,} after "
+                        f"{step.name}",
+                    )
+                )
+                tally.granted += held_after_step - tally.balance  # report a drift once
     return errors
 
 

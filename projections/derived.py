@@ -12,6 +12,7 @@ from datetime import date
 
 import duckdb
 
+from ledger.domain.effects import Figure
 from projections import schema
 
 _day = schema.utc_day
@@ -78,11 +79,11 @@ grid AS (
 ),
 credits AS (
     SELECT surface, account_id, CAST(date_trunc('month', day) AS DATE) AS month,
-           SUM(delta) FILTER (WHERE reason IN {_in(schema.GRANTED_REASONS)}) AS granted,
-           SUM(delta) FILTER (WHERE reason IN {_in(schema.PURCHASED_REASONS)}) AS purchased,
-           -SUM(delta) FILTER (WHERE reason = 'usage') AS used,
-           -SUM(delta) FILTER (WHERE reason = 'forfeit') AS forfeited,
-           SUM(delta) FILTER (WHERE reason = 'refund') AS refunded
+           {schema.figure_sql(Figure.GRANTED)} AS granted,
+           {schema.figure_sql(Figure.BOUGHT)} AS purchased,
+           {schema.figure_sql(Figure.CHARGED)} AS charged,
+           {schema.figure_sql(Figure.REFUNDED)} AS refunded,
+           {schema.figure_sql(Figure.FORFEITED)} AS forfeited
     FROM ledger_entries
     WHERE day BETWEEN $first_day AND $last_day
     GROUP BY ALL
@@ -100,7 +101,7 @@ refused AS (
            CAST(date_trunc('month', {_day("ts")}) AS DATE) AS month,
            SUM(count) AS rejected
     FROM refusals
-    WHERE kind IN ('generation', 'task')
+    WHERE kind IN {_in(schema.TASK_REFUSAL_KINDS)}
       AND {_day("ts")} BETWEEN $first_day AND $last_day
     GROUP BY ALL
 ),
@@ -111,9 +112,9 @@ closing AS (
     GROUP BY ALL
 )
 SELECT g.month, g.surface, g.account_id,
-       COALESCE(c.granted, 0), COALESCE(c.purchased, 0), COALESCE(c.used, 0),
-       COALESCE(c.forfeited, 0), COALESCE(c.refunded, 0),
-       COALESCE(u.usd, 0), COALESCE(r.rejected, 0), cl.balance
+       COALESCE(c.granted, 0), COALESCE(c.purchased, 0), COALESCE(c.charged, 0),
+       COALESCE(c.refunded, 0), COALESCE(c.charged, 0) - COALESCE(c.refunded, 0),
+       COALESCE(c.forfeited, 0), COALESCE(u.usd, 0), COALESCE(r.rejected, 0), cl.balance
 FROM grid g
 LEFT JOIN credits c USING (surface, account_id, month)
 LEFT JOIN money u USING (surface, account_id, month)

@@ -1,31 +1,39 @@
-"""One pure function per stored event type: (event, balances before it) -> rows.
+"""One pure function per stored event type: (event, its context) -> rows.
 
 A handler never reads the database and never changes anything: it gets the
 decoded event and a ``Context`` (where the event sits in the log, whose
-account it is, and that account's bucket balances just before it) and
-returns the rows the event adds, as ``(table name, row tuple)`` pairs whose
-tuples follow the staged column order declared in ``projections.schema``
-(instants as integer microseconds since the epoch).
+account it is, that account's bucket balances just before it, and the
+event's declared ``Effects``) and returns the rows the event adds, as
+``(table name, row)`` pairs; each row is built by column name from its
+table's declaration (``Table.row``), instants as integer microseconds.
 
-The balances before the event are an input because two rules need them: a
-refresh *sets* the plan bucket (W06), so its delta is the allowance less what
-was there; and an errored generation is refunded to the bucket it was taken
-from at its own instant (W14), which depends on how many plan credits were
-left then (W08). Ledger rows carry the bucket's balance after them; the
-projector folds those into the next event's context.
+Credit movements (``ledger_entries``) and payments (``usd_ledger``) are not
+written by the handlers: ``effect_rows`` writes them for every event from
+its declaration in ``ledger.domain.effects``, the one place that says what an
+event does to credits and dollars. Ledger rows carry the bucket's balance
+after them; the projector folds those into the next event's context.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
 from typing import Any, NamedTuple
 
 from ledger.domain.api import ApiOrganization
-from ledger.domain.runs import slice_indices, tasks_before
-from ledger.domain.time import DAY_US, to_us
+from ledger.domain.effects import (
+    NOTHING,
+    Effects,
+    EffectsError,
+    Held,
+    RunSlice,
+    day_slices,
+    effects_of,
+    run_slices,
+)
+from ledger.domain.time import to_us
 from ledger.domain.types import Bucket, Surface
 from ledger.domain.web import WebWorkspace
 from projections import schema
@@ -54,9 +62,7 @@ MEMBERS = schema.MEMBER_CHANGES.name
 KEYS = schema.KEY_CHANGES.name
 USD = schema.USD_LEDGER.name
 
-# Where the bucket and its balance sit in a ledger_entries row.
-BUCKET_COLUMN = schema.LEDGER_ENTRIES.staged_names.index("bucket")
-BALANCE_COLUMN = schema.LEDGER_ENTRIES.staged_names.index("balance_after")
+__all__ = ["HANDLERS", "Context", "ProjectionError", "day_slices", "effect_rows", "identify"]
 
 
 class ProjectionError(Exception):
@@ -64,7 +70,7 @@ class ProjectionError(Exception):
 
 
 class Context(NamedTuple):
-    """Where an event sits and what its account held just before it."""
+    """Where an event sits, what its account held just before it, what it does."""
 
     seq: int  # the event's notification id
     ts: int  # the event's timestamp, microseconds since the epoch
@@ -73,6 +79,11 @@ class Context(NamedTuple):
     plan: int  # web plan credits before the event
     purchased: int  # web purchased credits before the event
     credits: int  # api credits before the event
+    effects: Effects = NOTHING  # the event's declared effects (ledger.domain.effects)
+
+    @property
+    def held(self) -> Held:
+        return Held(self.plan, self.purchased, self.credits)
 
 
 Handler = Callable[[Any, Context], Rows]
@@ -87,6 +98,47 @@ def identify(event: Any) -> tuple[str, str] | None:
     return None
 
 
+def context_effects(event: Any, c: Context) -> Context:
+    """``c`` with the event's declared effects (a contradiction stops the projection)."""
+    try:
+        return c._replace(effects=effects_of(event, c.held))
+    except EffectsError as exc:
+        raise ProjectionError(f"event {c.seq} ({c.account}): {exc}") from None
+
+
+def effect_rows(c: Context) -> Rows:
+    """The ``ledger_entries`` and ``usd_ledger`` rows of an event, from its effects."""
+    rows: Rows = []
+    after = {PLAN: c.plan, PURCHASED: c.purchased, CREDITS: c.credits}
+    for no, m in enumerate(c.effects.credits):
+        bucket = m.bucket.value
+        after[bucket] += m.delta
+        row = schema.LEDGER_ENTRIES.row(
+            seq=c.seq,
+            entry_no=no,
+            ts=c.ts if m.at_us is None else m.at_us,
+            surface=c.surface,
+            account_id=c.account,
+            bucket=bucket,
+            delta=m.delta,
+            balance_after=after[bucket],
+            reason=m.move.value,
+        )
+        rows.append((LEDGER, row))
+    for paid in c.effects.paid:
+        row = schema.USD_LEDGER.row(
+            seq=c.seq,
+            ts=c.ts,
+            surface=c.surface,
+            account_id=c.account,
+            kind=paid.kind.value,
+            usd=paid.usd,
+            credits=paid.credits,
+        )
+        rows.append((USD, row))
+    return rows
+
+
 # ------------------------------------------------------------------ helpers
 
 
@@ -98,434 +150,364 @@ def _us(at: datetime | None) -> int | None:
     return None if at is None else to_us(at)
 
 
-def _entry(
-    c: Context, no: int, ts: int, bucket: str, delta: int, *, after: int, reason: str
-) -> Row:
-    """A ledger row: ``delta`` credits in ``bucket``, which then holds ``after``."""
-    return (LEDGER, (c.seq, no, ts, c.surface, c.account, bucket, delta, after, reason))
-
-
-def _usd(c: Context, kind: str, usd: Decimal, credits: int | None = None) -> Rows:
-    """A money movement; a zero amount (a month inside an annual period) is none."""
-    if usd == 0:
-        return []
-    return [(USD, (c.seq, c.ts, c.surface, c.account, kind, usd, credits))]
-
-
-def _refusal(
-    c: Context,
-    kind: str,
-    reason: Any,
-    *,
-    detail: str | None = None,
-    usd: Decimal | None = None,
-) -> Row:
+def _refusal(c: Context, reason: Any, *, detail: str | None = None, usd: Any = None) -> Row:
+    """An account action refused (its kind is the event's declared ``Refused``)."""
+    kind = c.effects.refused
+    assert kind is not None, "a refusal handler for an event that declares none"
     return (
         REFUSALS,
-        (
-            c.seq,
-            0,
-            c.ts,
-            c.ts,
-            c.surface,
-            c.account,
-            kind,
-            None,
-            _value(reason),
-            1,
-            None,
-            None,
-            usd,
-            detail,
+        schema.REFUSALS.row(
+            seq=c.seq,
+            slice_no=0,
+            ts=c.ts,
+            first_at=c.ts,
+            surface=c.surface,
+            account_id=c.account,
+            kind=kind.value,
+            model=None,
+            reason=_value(reason),
+            count=1,
+            credits_each=None,
+            shortfall=None,
+            usd=usd,
+            detail=detail,
         ),
     )
-
-
-def day_slices(first: int, interval: int, count: int) -> list[tuple[int, int]]:
-    """(index of the first task, number of tasks) for each UTC day a run touches."""
-    if first // DAY_US == (first + (count - 1) * interval) // DAY_US:
-        return [(0, count)]
-    out: list[tuple[int, int]] = []
-    start = 0
-    while start < count:
-        midnight = ((first + start * interval) // DAY_US + 1) * DAY_US
-        end = tasks_before(first, interval, count, midnight)
-        out.append((start, end - start))
-        start = end
-    return out
-
-
-def _in_slice(indices: Sequence[int], start: int, n: int, whole: bool) -> list[int]:
-    return list(indices) if whole else slice_indices(indices, start, start + n)
-
-
-def _run_slices(
-    e: WebWorkspace.GenerationCharged | ApiOrganization.TaskCharged,
-) -> Iterator[tuple[int, int, int, int, list[int], int, int]]:
-    """A charged run cut at UTC midnights: per day slice (slice number, first and
-    last task instants, tasks, refunded indices, safety failures, credits kept)."""
-    first, interval, each = to_us(e.first_at), e.interval_us, e.credits_each
-    slices = day_slices(first, interval, e.count)
-    whole = len(slices) == 1
-    for k, (s, n) in enumerate(slices):
-        refunded = _in_slice(e.refunded, s, n, whole)
-        safety = len(e.safety_failed) if whole else len(slice_indices(e.safety_failed, s, s + n))
-        first_s, last = first + s * interval, first + (s + n - 1) * interval
-        yield k, first_s, last, n, refunded, safety, (n - len(refunded)) * each
 
 
 def _task_run_row(
     c: Context,
     e: WebWorkspace.GenerationCharged | ApiOrganization.TaskCharged,
-    surface: str,
-    piece: tuple[int, int, int, int, list[int], int, int],
+    piece: RunSlice,
     mode: str | None,
     key: str | None,
     plan_before: int | None,
 ) -> Row:
-    k, first_s, last, n, refunded, safety, kept = piece
     return (
         TASK_RUNS,
-        (
-            c.seq,
-            k,
-            last,
-            first_s,
-            surface,
-            c.account,
-            e.model,
-            e.label,
-            mode,
-            key,
-            e.interval_us,
-            n,
-            e.credits_each,
-            refunded,
-            safety,
-            kept,
-            plan_before,
-            getattr(e, "deferred_us", 0),  # A08 defer: TaskResubmitted waited this long
+        schema.TASK_RUNS.row(
+            seq=c.seq,
+            slice_no=piece.number,
+            ts=piece.last_us,
+            first_at=piece.first_us,
+            surface=c.surface,
+            account_id=c.account,
+            model=e.model,
+            label=e.label,
+            mode=mode,
+            api_key=key,
+            interval_us=e.interval_us,
+            count=piece.count,
+            credits_each=e.credits_each,
+            refunded=piece.refunded,
+            safety_failed=piece.safety,
+            kept=piece.kept,
+            plan_before=plan_before,
+            # A08 defer: how long a TaskResubmitted waited for room (0 otherwise)
+            deferred_us=getattr(e, "deferred_us", 0),
         ),
     )
 
 
-def _refusal_run(c: Context, kind: str, e: Any, first: int, detail: str | None) -> Rows:
+def _refusal_run(c: Context, e: Any, detail: str | None) -> Rows:
     """W09/A03/A08: a run of refused tasks, one row per day slice."""
-    interval = e.interval_us
-    reason = _value(e.reason)
+    kind = c.effects.refused
+    assert kind is not None and kind.tasks
+    first, interval = to_us(e.first_at), e.interval_us
     return [
         (
             REFUSALS,
-            (
-                c.seq,
-                k,
-                first + (s + n - 1) * interval,
-                first + s * interval,
-                c.surface,
-                c.account,
-                kind,
-                e.model,
-                reason,
-                n,
-                e.credits_each,
-                e.shortfall,
-                None,
-                detail,
+            schema.REFUSALS.row(
+                seq=c.seq,
+                slice_no=k,
+                ts=first + (s + n - 1) * interval,
+                first_at=first + s * interval,
+                surface=c.surface,
+                account_id=c.account,
+                kind=kind.value,
+                model=e.model,
+                reason=_value(e.reason),
+                count=n,
+                credits_each=e.credits_each,
+                shortfall=e.shortfall,
+                usd=None,
+                detail=detail,
             ),
         )
         for k, (s, n) in enumerate(day_slices(first, interval, e.count))
     ]
 
 
+def _plan(c: Context, change: str, from_plan: Any, to_plan: Any, usd: Any) -> Row:
+    return (
+        PLANS,
+        schema.PLAN_HISTORY.row(
+            seq=c.seq,
+            ts=c.ts,
+            account_id=c.account,
+            change=change,
+            from_plan=_value(from_plan),
+            to_plan=_value(to_plan),
+            usd=usd,
+        ),
+    )
+
+
+def _seat(c: Context, editor: str, action: str, reason: Any = None, usd: Any = None) -> Row:
+    return (
+        SEATS,
+        schema.SEAT_CHANGES.row(
+            seq=c.seq,
+            ts=c.ts,
+            account_id=c.account,
+            editor=editor,
+            action=action,
+            reason=_value(reason),
+            usd=usd,
+        ),
+    )
+
+
+def _member(
+    c: Context, member: str, action: str, reason: Any = None, keys: list[str] | None = None
+) -> Row:
+    return (
+        MEMBERS,
+        schema.MEMBER_CHANGES.row(
+            seq=c.seq,
+            ts=c.ts,
+            account_id=c.account,
+            member=member,
+            action=action,
+            reason=_value(reason),
+            keys_left_active=keys,
+        ),
+    )
+
+
+def _key(c: Context, key: str, action: str, by: str | None = None, reason: Any = None) -> Row:
+    return (
+        KEYS,
+        schema.KEY_CHANGES.row(
+            seq=c.seq,
+            ts=c.ts,
+            account_id=c.account,
+            key=key,
+            action=action,
+            by_member=by,
+            reason=_value(reason),
+        ),
+    )
+
+
+def _account(c: Context, surface: str, uuid: Any) -> Row:
+    return (
+        ACCOUNTS,
+        schema.ACCOUNTS.row(
+            account_id=c.account, surface=surface, uuid=str(uuid), created_at=c.ts, seq=c.seq
+        ),
+    )
+
+
 # ---------------------------------------------------------------- web events
 
 
 def subscribed(e: WebWorkspace.PlanSubscribed, c: Context) -> Rows:
-    plan = _value(e.terms["plan"])
-    rows: Rows = [
-        (ACCOUNTS, (c.account, WEB, str(e.originator_id), c.ts, c.seq)),
-        (PLANS, (c.seq, c.ts, c.account, "subscribed", None, plan, e.usd)),
+    return [
+        _account(c, WEB, e.originator_id),
+        _plan(c, "subscribed", None, e.terms["plan"], e.usd),
+        *(_seat(c, editor, "initial") for editor in e.editors),
     ]
-    if e.credits:
-        rows.append(_entry(c, 0, c.ts, PLAN, e.credits, after=c.plan + e.credits, reason="grant"))
-    rows += [(SEATS, (c.seq, c.ts, c.account, ed, "initial", None, None)) for ed in e.editors]
-    return rows + _usd(c, "subscription", e.usd)
-
-
-def billing_date_reached(e: WebWorkspace.BillingDateReached, c: Context) -> Rows:
-    # W04: the invoice is the renewal less the seat credits owed since the last one.
-    credit = Decimal(e.credit_usd)
-    return _usd(c, "renewal", Decimal(e.usd) + credit) + _usd(c, "seat_removed", -credit)
 
 
 def forfeited(e: WebWorkspace.CreditsForfeited, c: Context) -> Rows:
-    reason = _value(e.reason)
-    return [
-        _entry(c, 0, c.ts, PLAN, -e.amount, after=c.plan - e.amount, reason="forfeit"),
-        (FORFEITS, (c.seq, c.ts, c.account, e.amount, reason)),
-    ]
-
-
-def refreshed(e: WebWorkspace.PlanCreditsRefreshed, c: Context) -> Rows:
-    delta = e.allowance - c.plan  # W06: sets the bucket, does not add
-    return [_entry(c, 0, c.ts, PLAN, delta, after=e.allowance, reason="refresh")] if delta else []
+    row = schema.FORFEITED_CREDITS.row(
+        seq=c.seq, ts=c.ts, account_id=c.account, amount=e.amount, reason=_value(e.reason)
+    )
+    return [(FORFEITS, row)]
 
 
 def plan_ended(e: WebWorkspace.PlanEnded, c: Context) -> Rows:
-    return [(PLANS, (c.seq, c.ts, c.account, "ended", _value(e.from_plan), "free", None))]
+    return [_plan(c, "ended", e.from_plan, "free", None)]
 
 
 def plan_downgraded(e: WebWorkspace.PlanDowngraded, c: Context) -> Rows:
-    to_plan = _value(e.terms["plan"])
-    return [(PLANS, (c.seq, c.ts, c.account, "downgraded", _value(e.from_plan), to_plan, None))]
+    return [_plan(c, "downgraded", e.from_plan, e.terms["plan"], None)]
 
 
 def plan_upgraded(e: WebWorkspace.PlanUpgraded, c: Context) -> Rows:
-    to_plan = _value(e.terms["plan"])
-    rows: Rows = [
-        (PLANS, (c.seq, c.ts, c.account, "upgraded", _value(e.from_plan), to_plan, e.usd))
-    ]
-    if e.credits_added:
-        after = c.plan + e.credits_added
-        rows.append(_entry(c, 0, c.ts, PLAN, e.credits_added, after=after, reason="upgrade"))
-    return rows + _usd(c, "upgrade", e.usd)
-
-
-def free_credits_kept(e: WebWorkspace.FreeCreditsKept, c: Context) -> Rows:
-    """Policy free_credits: keep: the Free grant moves to the never-expiring bucket."""
-    return [
-        _entry(c, 0, c.ts, PLAN, -e.amount, after=c.plan - e.amount, reason="carried"),
-        _entry(c, 1, c.ts, PURCHASED, e.amount, after=c.purchased + e.amount, reason="carried"),
-    ]
+    return [_plan(c, "upgraded", e.from_plan, e.terms["plan"], e.usd)]
 
 
 def nothing(e: Any, c: Context) -> Rows:
-    """Events that move no credits and no money (they stay in ``events``)."""
+    """Events whose only rows are their effects' (or none: they stay in ``events``)."""
     return []
 
 
 def plan_change_refused(e: WebWorkspace.PlanChangeRefused, c: Context) -> Rows:
-    return [_refusal(c, "plan_change", e.reason, detail=_value(e.to_plan))]
+    return [_refusal(c, e.reason, detail=_value(e.to_plan))]
 
 
 def editor_added(e: WebWorkspace.EditorAdded, c: Context) -> Rows:
-    row: Row = (SEATS, (c.seq, c.ts, c.account, e.editor, "added", None, e.usd))
-    return [row, *_usd(c, "seat_added", e.usd)]
+    return [_seat(c, e.editor, "added", usd=e.usd)]
 
 
 def editor_removed(e: WebWorkspace.EditorRemoved, c: Context) -> Rows:
     # W04: the credit is owed to the next invoice; the money moves on the billing date.
-    return [(SEATS, (c.seq, c.ts, c.account, e.editor, "removed", None, -Decimal(e.credit_usd)))]
+    return [_seat(c, e.editor, "removed", usd=-Decimal(e.credit_usd))]
 
 
 def editor_refused(e: WebWorkspace.EditorRefused, c: Context) -> Rows:
-    reason = _value(e.reason)
     return [
-        (SEATS, (c.seq, c.ts, c.account, e.editor, "refused", reason, None)),
-        _refusal(c, "editor", reason, detail=e.editor),
-    ]
-
-
-def web_purchased(e: WebWorkspace.CreditsPurchased, c: Context) -> Rows:
-    reason = "refill" if e.refill else "purchase"  # W15: bought by Auto Refill
-    after = c.purchased + e.credits
-    return [
-        _entry(c, 0, c.ts, PURCHASED, e.credits, after=after, reason=reason),
-        *_usd(c, reason, e.usd, e.credits),
+        _seat(c, e.editor, "refused", reason=e.reason),
+        _refusal(c, e.reason, detail=e.editor),
     ]
 
 
 def purchase_refused(
     e: WebWorkspace.PurchaseRefused | ApiOrganization.PurchaseRefused, c: Context
 ) -> Rows:
-    return [_refusal(c, "purchase", e.reason, detail=f"{e.credits} credits", usd=e.usd)]
+    return [_refusal(c, e.reason, detail=f"{e.credits} credits", usd=e.usd)]
 
 
 def generation_charged(e: WebWorkspace.GenerationCharged, c: Context) -> Rows:
-    """W08/W14: each day slice takes plan credits first; refunds go back where
-    they came from. Refund rows precede the slice's usage rows (both at its
-    last task), so no ``balance_after`` dips below what the bucket really held.
-    """
-    each = e.credits_each
-    mode = _value(e.mode)
-    plan, purchased = c.plan, c.purchased
+    """One task_runs row per day slice, with the plan credits before it (W08):
+    what the plan bucket held less the plan movements of the slices before."""
+    plan_moved: dict[int | None, int] = {}  # per slice (its last task): net plan movement
+    for m in c.effects.credits:
+        if m.bucket is Bucket.PLAN:
+            plan_moved[m.at_us] = plan_moved.get(m.at_us, 0) + m.delta
     rows: Rows = []
-    no = 0
-    for piece in _run_slices(e):
-        _, _, last, _, refunded, _, kept = piece
-        rows.append(_task_run_row(c, e, WEB, piece, mode, None, plan))
-        if each == 0:
-            continue  # W10: Explore Mode moves no credits
-        # W14: refunded generation j was charged at its own instant, plan first,
-        # when the plan bucket held what the paying ones before it had left.
-        refund_plan = sum(
-            min(max(0, plan - (j - before) * each), each) for before, j in enumerate(refunded)
-        )
-        refund_purchased = len(refunded) * each - refund_plan
-        from_plan = min(plan, kept)  # W08
-        from_purchased = kept - from_plan
-        moves = (
-            (PLAN, refund_plan, plan + refund_plan, "refund"),
-            (PURCHASED, refund_purchased, purchased + refund_purchased, "refund"),
-            (PLAN, -(from_plan + refund_plan), plan - from_plan, "usage"),
-            (PURCHASED, -(from_purchased + refund_purchased), purchased - from_purchased, "usage"),
-        )
-        for bucket, delta, after, reason in moves:
-            if delta:
-                rows.append(_entry(c, no, last, bucket, delta, after=after, reason=reason))
-                no += 1
-        plan -= from_plan
-        purchased -= from_purchased
-    if c.plan - plan != e.plan_part or c.purchased - purchased != e.purchased_part:
-        raise ProjectionError(
-            f"event {c.seq} ({c.account}): the projection's plan/purchased split "
-            f"{c.plan - plan}/{c.purchased - purchased} differs from the event's "
-            f"{e.plan_part}/{e.purchased_part}; a handler misses a credit movement"
-        )
+    plan = c.plan
+    for piece in run_slices(e):
+        rows.append(_task_run_row(c, e, piece, _value(e.mode), None, plan))
+        plan += plan_moved.get(piece.last_us, 0)
     return rows
 
 
 def generation_refused(e: WebWorkspace.GenerationRefused, c: Context) -> Rows:
-    return _refusal_run(c, "generation", e, to_us(e.first_at), e.label or None)
+    return _refusal_run(c, e, e.label or None)
 
 
 # ---------------------------------------------------------------- api events
 
 
 def opened(e: ApiOrganization.Opened, c: Context) -> Rows:
-    carried = int(e.balance)  # an imported opening balance: credits, not a purchase
+    tier = schema.TIER_HISTORY.row(
+        seq=c.seq,
+        ts=c.ts,
+        account_id=c.account,
+        change="opened",
+        from_tier=None,
+        to_tier=e.tier,
+        cumulative_usd=Decimal("0.00"),
+    )
     return [
-        (ACCOUNTS, (c.account, API, str(e.originator_id), c.ts, c.seq)),
-        *(
-            [_entry(c, 0, c.ts, CREDITS, carried, after=carried, reason="opening")]
-            if carried
-            else []
-        ),
-        (TIERS, (c.seq, c.ts, c.account, "opened", None, e.tier, Decimal("0.00"))),
-        *((MEMBERS, (c.seq, c.ts, c.account, m, "initial", None, None)) for m in e.members),
-    ]
-
-
-def api_purchased(e: ApiOrganization.CreditsPurchased, c: Context) -> Rows:
-    after = c.credits + e.credits
-    return [
-        _entry(c, 0, c.ts, CREDITS, e.credits, after=after, reason="purchase"),
-        *_usd(c, "purchase", e.usd, e.credits),
+        _account(c, API, e.originator_id),
+        (TIERS, tier),
+        *(_member(c, m, "initial") for m in e.members),
     ]
 
 
 def autobill_topped_up(e: ApiOrganization.AutobillToppedUp, c: Context) -> Rows:
-    after = c.credits + e.credits
-    return [
-        _entry(c, 0, c.ts, CREDITS, e.credits, after=after, reason="autobill"),
-        (
-            AUTOBILL,
-            (
-                c.seq,
-                c.ts,
-                c.account,
-                "topped_up",
-                e.credits,
-                e.usd,
-                e.capped,
-                e.window_spend_usd,
-                None,
-                None,
-                None,
-                False,
-                None,
-            ),
-        ),
-        *_usd(c, "autobill", e.usd, e.credits),
-    ]
+    row = schema.AUTOBILL_TOPUPS.row(
+        seq=c.seq,
+        ts=c.ts,
+        account_id=c.account,
+        outcome="topped_up",
+        credits=e.credits,
+        usd=e.usd,
+        capped=e.capped,
+        window_spend_usd=e.window_spend_usd,
+        reason=None,
+        attempt=None,
+        retry_at=None,
+        disabled=False,
+        remaining_usd=None,
+    )
+    return [(AUTOBILL, row)]
 
 
 def autobill_failed(e: ApiOrganization.AutobillFailed, c: Context) -> Rows:
-    return [
-        (
-            AUTOBILL,
-            (
-                c.seq,
-                c.ts,
-                c.account,
-                "failed",
-                None,
-                None,
-                None,
-                None,
-                _value(e.reason),
-                e.attempt,
-                _us(e.retry_at),
-                e.disabled,
-                e.remaining_usd,
-            ),
-        )
-    ]
+    row = schema.AUTOBILL_TOPUPS.row(
+        seq=c.seq,
+        ts=c.ts,
+        account_id=c.account,
+        outcome="failed",
+        credits=None,
+        usd=None,
+        capped=None,
+        window_spend_usd=None,
+        reason=_value(e.reason),
+        attempt=e.attempt,
+        retry_at=_us(e.retry_at),
+        disabled=e.disabled,
+        remaining_usd=e.remaining_usd,
+    )
+    return [(AUTOBILL, row)]
 
 
 def tier_raised(e: ApiOrganization.TierRaised, c: Context) -> Rows:
-    return [(TIERS, (c.seq, c.ts, c.account, "raised", e.from_tier, e.to_tier, e.cumulative_usd))]
+    row = schema.TIER_HISTORY.row(
+        seq=c.seq,
+        ts=c.ts,
+        account_id=c.account,
+        change="raised",
+        from_tier=e.from_tier,
+        to_tier=e.to_tier,
+        cumulative_usd=e.cumulative_usd,
+    )
+    return [(TIERS, row)]
 
 
 def member_added(e: ApiOrganization.MemberAdded, c: Context) -> Rows:
-    return [(MEMBERS, (c.seq, c.ts, c.account, e.member, "added", None, None))]
+    return [_member(c, e.member, "added")]
 
 
 def member_removed(e: ApiOrganization.MemberRemoved, c: Context) -> Rows:
-    keys = list(e.keys_left_active)
-    return [(MEMBERS, (c.seq, c.ts, c.account, e.member, "removed", None, keys))]
+    return [_member(c, e.member, "removed", keys=list(e.keys_left_active))]
 
 
 def member_refused(e: ApiOrganization.MemberRefused, c: Context) -> Rows:
-    reason = _value(e.reason)
     return [
-        (MEMBERS, (c.seq, c.ts, c.account, e.member, "refused", reason, None)),
-        _refusal(c, "member", reason, detail=e.member),
+        _member(c, e.member, "refused", reason=e.reason),
+        _refusal(c, e.reason, detail=e.member),
     ]
 
 
 def key_created(e: ApiOrganization.ApiKeyCreated, c: Context) -> Rows:
-    return [(KEYS, (c.seq, c.ts, c.account, e.key, "created", e.by, None))]
+    return [_key(c, e.key, "created", by=e.by)]
 
 
 def key_disabled(e: ApiOrganization.ApiKeyDisabled, c: Context) -> Rows:
-    return [(KEYS, (c.seq, c.ts, c.account, e.key, "disabled", None, None))]
+    return [_key(c, e.key, "disabled")]
 
 
 def key_refused(e: ApiOrganization.KeyRefused, c: Context) -> Rows:
-    reason = _value(e.reason)
     return [
-        (KEYS, (c.seq, c.ts, c.account, e.key, "refused", e.by or None, reason)),
-        _refusal(c, "key", reason, detail=e.key),
+        _key(c, e.key, "refused", by=e.by or None, reason=e.reason),
+        _refusal(c, e.reason, detail=e.key),
     ]
 
 
 def task_charged(e: ApiOrganization.TaskCharged, c: Context) -> Rows:
-    """A09/A11: charged at submission, internal failures refunded at their instant."""
-    each = e.credits_each
-    balance = c.credits
-    rows: Rows = [
-        (QUEUE, (c.seq, c.ts, c.account, e.model, e.count, e.max_wait_us, to_us(e.max_wait_at)))
-    ]
-    no = 0
-    for piece in _run_slices(e):
-        _, _, last, n, refunded, _, kept = piece
-        rows.append(_task_run_row(c, e, API, piece, None, e.key, None))
-        refund = len(refunded) * each
-        if refund:
-            rows.append(
-                _entry(c, no, last, CREDITS, refund, after=balance + refund, reason="refund")
-            )
-            no += 1
-        if n * each:
-            balance -= kept
-            rows.append(_entry(c, no, last, CREDITS, -(n * each), after=balance, reason="usage"))
-            no += 1
+    """A09: the run's longest queue wait, and one task_runs row per day slice."""
+    wait = schema.QUEUE_WAITS.row(
+        seq=c.seq,
+        ts=c.ts,
+        account_id=c.account,
+        model=e.model,
+        count=e.count,
+        max_wait_us=e.max_wait_us,
+        max_wait_at=to_us(e.max_wait_at),
+    )
+    rows: Rows = [(QUEUE, wait)]
+    rows += [_task_run_row(c, e, piece, None, e.key, None) for piece in run_slices(e)]
     return rows
 
 
 def task_refused(e: ApiOrganization.TaskRefused, c: Context) -> Rows:
-    return _refusal_run(c, "task", e, to_us(e.first_at), e.key)
+    return _refusal_run(c, e, e.key)
 
 
 def _deferred_row(
@@ -539,8 +521,21 @@ def _deferred_row(
     finished: int | None = None,
 ) -> Row:
     late = None if finished is None else finished - requested - int(e.processing_us)
-    values = (c.seq, c.ts, c.account, e.model, e.label, outcome, count, requested)
-    return (DEFERRED, (*values, deferred_us, wait_us, finished, late))
+    row = schema.DEFERRED_TASKS.row(
+        seq=c.seq,
+        ts=c.ts,
+        account_id=c.account,
+        model=e.model,
+        label=e.label,
+        outcome=outcome,
+        count=count,
+        requested_at=requested,
+        deferred_us=deferred_us,
+        queue_wait_us=wait_us,
+        finished_at=finished,
+        late_us=late,
+    )
+    return (DEFERRED, row)
 
 
 def task_deferred(e: ApiOrganization.TaskDeferred, c: Context) -> Rows:
@@ -565,26 +560,26 @@ def deferred_task_refused(e: ApiOrganization.DeferredTaskRefused, c: Context) ->
 
 HANDLERS: dict[type[Any], Handler] = {
     WebWorkspace.PlanSubscribed: subscribed,
-    WebWorkspace.BillingDateReached: billing_date_reached,
+    WebWorkspace.BillingDateReached: nothing,
     WebWorkspace.CreditsForfeited: forfeited,
-    WebWorkspace.PlanCreditsRefreshed: refreshed,
+    WebWorkspace.PlanCreditsRefreshed: nothing,
     WebWorkspace.PlanEnded: plan_ended,
     WebWorkspace.PlanDowngraded: plan_downgraded,
     WebWorkspace.PlanUpgraded: plan_upgraded,
     WebWorkspace.DowngradeScheduled: nothing,
     WebWorkspace.CancellationScheduled: nothing,
     WebWorkspace.ScheduledChangeDropped: nothing,
-    WebWorkspace.FreeCreditsKept: free_credits_kept,
+    WebWorkspace.FreeCreditsKept: nothing,
     WebWorkspace.PlanChangeRefused: plan_change_refused,
     WebWorkspace.EditorAdded: editor_added,
     WebWorkspace.EditorRemoved: editor_removed,
     WebWorkspace.EditorRefused: editor_refused,
-    WebWorkspace.CreditsPurchased: web_purchased,
+    WebWorkspace.CreditsPurchased: nothing,
     WebWorkspace.PurchaseRefused: purchase_refused,
     WebWorkspace.GenerationCharged: generation_charged,
     WebWorkspace.GenerationRefused: generation_refused,
     ApiOrganization.Opened: opened,
-    ApiOrganization.CreditsPurchased: api_purchased,
+    ApiOrganization.CreditsPurchased: nothing,
     ApiOrganization.PurchaseRefused: purchase_refused,
     ApiOrganization.AutobillToppedUp: autobill_topped_up,
     ApiOrganization.AutobillFailed: autobill_failed,

@@ -33,19 +33,17 @@ import duckdb
 import pyarrow as pa
 
 from ledger.application import Ledger, account_uuid
+from ledger.domain.effects import held_after
 from ledger.domain.time import to_us, utc
-from ledger.domain.types import Surface
+from ledger.domain.types import Bucket, Surface
 from projections import derived, schema
 from projections.handlers import (
-    BALANCE_COLUMN,
-    BUCKET_COLUMN,
-    CREDITS,
     HANDLERS,
-    LEDGER,
-    PLAN,
     Context,
     Handler,
     ProjectionError,
+    context_effects,
+    effect_rows,
     identify,
 )
 
@@ -218,9 +216,9 @@ class Projector:
         ).fetchall()
         for surface, name, bucket, balance in last_rows:
             account = by_name[(surface, name)]
-            if bucket == PLAN:
+            if bucket == Bucket.PLAN.value:
                 account.plan = balance
-            elif bucket == CREDITS:
+            elif bucket == Bucket.CREDITS.value:
                 account.credits = balance
             else:
                 account.purchased = balance
@@ -290,25 +288,27 @@ class Projector:
                 account = self._new_account(event, n.id, n.originator_id, run)
                 accounts[key] = account
             ts = to_us(event.timestamp)
-            context = Context(
-                n.id,
-                ts,
-                account.surface,
-                account.name,
-                account.plan,
-                account.purchased,
-                account.credits,
+            context = context_effects(
+                event,
+                Context(
+                    n.id,
+                    ts,
+                    account.surface,
+                    account.name,
+                    account.plan,
+                    account.purchased,
+                    account.credits,
+                ),
             )
-            for table, row in handler(event, context):
+            for table, row in (*effect_rows(context), *handler(event, context)):
                 sinks[table].append(row)
-                if table == LEDGER:
-                    bucket = row[BUCKET_COLUMN]
-                    if bucket == PLAN:
-                        account.plan = row[BALANCE_COLUMN]
-                    elif bucket == CREDITS:
-                        account.credits = row[BALANCE_COLUMN]
-                    else:
-                        account.purchased = row[BALANCE_COLUMN]
+            if context.effects.credits:
+                held = held_after(context.held, context.effects)
+                account.plan, account.purchased, account.credits = (
+                    held.plan,
+                    held.purchased,
+                    held.credits,
+                )
             events.append(
                 (n.id, ts, account.surface, account.name, n.originator_version, cls.__name__,
                  n.state)

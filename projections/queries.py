@@ -15,6 +15,7 @@ from typing import Any, TypedDict
 
 import duckdb
 
+from ledger.domain.effects import Figure
 from ledger.domain.time import utc
 from projections import schema
 
@@ -143,8 +144,9 @@ class AccountSummary(TypedDict):
     surface: str
     granted: int  # plan credits given: grant, refresh, upgrade
     bought: int  # credits bought: purchases, Auto Refill, autobill
-    used: int  # credits charged, refunded tasks included
-    refunded: int
+    charged: int  # credits charged for tasks, refunded ones included
+    refunded: int  # credits given back for tasks that failed (W14, A11)
+    used: int  # charged - refunded: what the tasks kept
     forfeited: int
     final_balance: int
     tasks_charged: int
@@ -166,24 +168,24 @@ class AccountSummary(TypedDict):
 
 CREDIT_TOTALS = f"""
 SELECT
-    COALESCE(SUM(delta) FILTER (WHERE reason IN {schema.sql_list(schema.GRANTED_REASONS)}), 0),
-    COALESCE(SUM(delta) FILTER (WHERE reason IN {schema.sql_list(schema.PURCHASED_REASONS)}), 0),
-    COALESCE(-SUM(delta) FILTER (WHERE reason = 'usage'), 0),
-    COALESCE(SUM(delta) FILTER (WHERE reason = 'refund'), 0),
-    COALESCE(-SUM(delta) FILTER (WHERE reason = 'forfeit'), 0),
+    COALESCE({schema.figure_sql(Figure.GRANTED)}, 0),
+    COALESCE({schema.figure_sql(Figure.BOUGHT)}, 0),
+    COALESCE({schema.figure_sql(Figure.CHARGED)}, 0),
+    COALESCE({schema.figure_sql(Figure.REFUNDED)}, 0),
+    COALESCE({schema.figure_sql(Figure.FORFEITED)}, 0),
     COALESCE(SUM(delta), 0)
 FROM ledger_entries
 WHERE account_id = ? AND surface = ?
 """
 TASKS_CHARGED = "SELECT COALESCE(SUM(count), 0) FROM task_runs WHERE account_id = ? AND surface = ?"
-TASKS_REFUSED = """
+TASKS_REFUSED = f"""
 SELECT reason, SUM(count) FROM refusals
-WHERE account_id = ? AND surface = ? AND kind IN ('generation', 'task')
+WHERE account_id = ? AND surface = ? AND kind IN {schema.sql_list(schema.TASK_REFUSAL_KINDS)}
 GROUP BY reason ORDER BY reason
 """
-OTHER_REFUSALS = """
+OTHER_REFUSALS = f"""
 SELECT kind, count(*) FROM refusals
-WHERE account_id = ? AND surface = ? AND kind NOT IN ('generation', 'task')
+WHERE account_id = ? AND surface = ? AND kind NOT IN {schema.sql_list(schema.TASK_REFUSAL_KINDS)}
 GROUP BY kind ORDER BY kind
 """
 USD_BY_MONTH = f"""
@@ -215,8 +217,8 @@ def account_summary(conn: duckdb.DuckDBPyConnection, account: str) -> AccountSum
     args = [account, surface]
     totals = conn.execute(CREDIT_TOTALS, args).fetchone()
     assert totals is not None  # an aggregate without GROUP BY returns one row
-    granted, bought, used, refunded, forfeited, balance = (int(v) for v in totals)
-    charged = conn.execute(TASKS_CHARGED, args).fetchone()
+    granted, bought, charged, refunded, forfeited, balance = (int(v) for v in totals)
+    tasks = conn.execute(TASKS_CHARGED, args).fetchone()
     by_month = [(str(m), Decimal(u)) for m, u in conn.execute(USD_BY_MONTH, args).fetchall()]
     web = surface == "web"
     worst = None if web else conn.execute(WORST_QUEUE_WAIT, [account]).fetchone()
@@ -228,11 +230,12 @@ def account_summary(conn: duckdb.DuckDBPyConnection, account: str) -> AccountSum
         surface=surface,
         granted=granted,
         bought=bought,
-        used=used,
+        charged=charged,
         refunded=refunded,
+        used=charged - refunded,
         forfeited=forfeited,
         final_balance=balance,
-        tasks_charged=int(charged[0]) if charged else 0,
+        tasks_charged=int(tasks[0]) if tasks else 0,
         refused={str(r): int(n) for r, n in conn.execute(TASKS_REFUSED, args).fetchall()},
         other_refusals={str(k): int(n) for k, n in conn.execute(OTHER_REFUSALS, args).fetchall()},
         usd_total=sum((usd for _, usd in by_month), Decimal("0.00")),

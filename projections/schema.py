@@ -23,10 +23,14 @@ the instant asked for.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections import namedtuple
+from dataclasses import dataclass, field
+from typing import Any
 
 import duckdb
 import pyarrow as pa
+
+from ledger.domain.effects import Figure, Move, Payment, Refused, moves_of
 
 SCHEMA_VERSION = 1
 
@@ -46,6 +50,17 @@ class Table:
     doc: str
     computed: tuple[tuple[str, str], ...] = ()  # (column, SQL expression over staged columns)
     staged_only: tuple[tuple[str, str], ...] = ()
+    _row_type: Any = field(init=False, repr=False, compare=False, default=None)
+
+    def __post_init__(self) -> None:
+        names = tuple(name for name, _ in self.staged_columns)
+        object.__setattr__(self, "_row_type", namedtuple(self.name, names))
+
+    def row(self, **values: Any) -> tuple[Any, ...]:
+        """A staged row built by column name: a missing or unknown column is a
+        ``TypeError`` naming it, so no two columns can be swapped by position."""
+        row: tuple[Any, ...] = self._row_type(**values)
+        return row
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -398,11 +413,12 @@ MONTHLY_SUMMARY = Table(
         ("month", "DATE"),  # its first day
         ("surface", "VARCHAR"),
         ("account_id", "VARCHAR"),
-        ("granted", "BIGINT"),  # grant + refresh + upgrade
-        ("purchased", "BIGINT"),  # purchase + refill + autobill
-        ("used", "BIGINT"),  # usage, refunded tasks included
+        ("granted", "BIGINT"),  # grant + refresh + upgrade + opening (an imported balance)
+        ("purchased", "BIGINT"),  # bought: purchase + refill + autobill
+        ("charged", "BIGINT"),  # charged for tasks, refunded ones included
+        ("refunded", "BIGINT"),  # given back for tasks that failed (W14, A11)
+        ("used", "BIGINT"),  # charged - refunded: what the tasks kept
         ("forfeited", "BIGINT"),
-        ("refunded", "BIGINT"),
         ("usd_spent", USD),
         ("rejected", "BIGINT"),  # generations and tasks refused
         ("closing_balance", "BIGINT"),
@@ -458,22 +474,24 @@ DERIVED_TABLES: tuple[Table, ...] = (DAILY_BALANCES, MONTHLY_SUMMARY, KEY_FINDIN
 TABLES: tuple[Table, ...] = (*BASE_TABLES, *DERIVED_TABLES, PROJECTION_TRACKING)
 TABLES_BY_NAME: dict[str, Table] = {t.name: t for t in TABLES}
 
-# ledger_entries.reason
-GRANTED_REASONS = ("grant", "refresh", "upgrade", "opening")  # opening: an imported balance
-PURCHASED_REASONS = ("purchase", "refill", "autobill")
-# "carried": policy free_credits: keep moves the Free grant from plan to purchased.
-REASONS = (*GRANTED_REASONS, *PURCHASED_REASONS, "usage", "refund", "forfeit", "carried")
-# usd_ledger.kind
-USD_KINDS = (
-    "subscription",
-    "renewal",
-    "upgrade",
-    "seat_added",
-    "seat_removed",
-    "purchase",
-    "refill",
-    "autobill",
-)
+# ledger_entries.reason, usd_ledger.kind and refusals.kind are the effect
+# declarations' vocabulary (ledger.domain.effects); each sum below is one Figure.
+REASONS = tuple(m.value for m in Move)
+USD_KINDS = tuple(p.value for p in Payment)
+REFUSAL_KINDS = tuple(r.value for r in Refused)
+TASK_REFUSAL_KINDS = tuple(r.value for r in Refused if r.tasks)
+
+
+def reasons_of(figure: Figure) -> tuple[str, ...]:
+    """The ``ledger_entries.reason`` values that count in ``figure``."""
+    return tuple(m.value for m in moves_of(figure))
+
+
+def figure_sql(figure: Figure, delta: str = "delta") -> str:
+    """SUM of one figure over ``ledger_entries`` rows, as a positive amount."""
+    sign = "-" if figure in (Figure.CHARGED, Figure.FORFEITED) else ""
+    return f"{sign}SUM({delta}) FILTER (WHERE reason IN {sql_list(reasons_of(figure))})"
+
 
 VIEWS: tuple[str, ...] = (
     """

@@ -25,7 +25,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from enum import IntEnum
-from typing import Any
+from typing import Any, assert_never
 
 from ledger.application import Ledger, plan_terms
 from ledger.domain.api import ApiOrganization
@@ -39,7 +39,25 @@ from ledger.pricing.models import ApiModel, DurationError, PriceBook, PricingErr
 from scenarios.draws import Draws
 from scenarios.errors import DataPath, Problem, ScenarioError, format_path
 from scenarios.schedule import Occurrence, account_actions, usage_occurrences
-from scenarios.schema import Organization, Scenario, UsageLine, Workspace
+from scenarios.schema import (
+    Action,
+    AddEditor,
+    AddMember,
+    Buy,
+    Cancel,
+    CardFails,
+    ChangePlan,
+    CreateKey,
+    DisableAutobill,
+    DisableKey,
+    EnableAutobill,
+    Organization,
+    RemoveEditor,
+    RemoveMember,
+    Scenario,
+    UsageLine,
+    Workspace,
+)
 
 FLUSH_EVERY_ITEMS = 64  # queue items between checks of the pending-event count
 FLUSH_EVENTS = 1_000  # events per save transaction (and the snapshot grain)
@@ -267,7 +285,7 @@ class Replay:
         for at, position, action in account_actions(account.spec):
             if not self.draws.happens(account.spec.id, position, action.probability):
                 continue
-            rank = Rank.PURCHASE if hasattr(action, "buy") else Rank.PLAN_CHANGE
+            rank = Rank.PURCHASE if isinstance(action, Buy) else Rank.PLAN_CHANGE
             account.push(
                 to_us(at), rank, position, Kind.ACTION, ((*path, "events", position), action)
             )
@@ -486,48 +504,46 @@ class Replay:
 
     # ----------------------------------------------------------- actions
 
-    def _action(self, account: _Account, at: datetime, action: Any) -> None:
+    def _action(self, account: _Account, at: datetime, action: Action) -> None:
+        """One of the scenario's actions, dispatched by its type (mypy checks that
+        every type is handled: ``assert_never``)."""
         agg = account.aggregate
-        if isinstance(agg, WebWorkspace):
-            if hasattr(action, "buy"):
-                agg.purchase_credits(at, action.buy)
-            elif hasattr(action, "change_plan"):
-                target = Plan(action.change_plan)
-                agg.change_plan(at, plan_terms(self.book, target))
-            elif hasattr(action, "add_editor"):
-                agg.add_editor(at, action.add_editor)
-            elif hasattr(action, "remove_editor"):
-                agg.remove_editor(at, action.remove_editor)
-            elif hasattr(action, "cancel"):
-                agg.cancel(at, plan_terms(self.book, Plan.FREE))
-            else:
-                raise DomainError(f"{type(action).__name__} is not a workspace action")
-            return
-        assert isinstance(agg, ApiOrganization)
-        if hasattr(action, "buy"):
-            agg.purchase_credits(at, action.buy, evaluate_tier=False)
-            # S04: tier evaluation comes after this instant's purchases and autobill check.
-            account.push(to_us(at), Rank.TIER, 0, Kind.TIER, None)
-        elif hasattr(action, "add_member"):
-            agg.add_member(at, action.add_member)
-        elif hasattr(action, "remove_member"):
-            agg.remove_member(at, action.remove_member)
-        elif hasattr(action, "create_key"):
-            agg.create_key(at, action.create_key, action.by)
-        elif hasattr(action, "disable_key"):
-            agg.disable_key(at, action.disable_key)
-        elif hasattr(action, "card_fails"):
-            agg.schedule_card_failures(at, action.card_fails)
-        elif hasattr(action, "enable_autobill"):
-            settings = action.enable_autobill
-            if settings is True:
-                agg.enable_autobill(at)
-            else:
-                agg.enable_autobill(at, settings.threshold, settings.amount)
-        elif hasattr(action, "disable_autobill"):
-            agg.disable_autobill(at)
-        else:
-            raise DomainError(f"{type(action).__name__} is not an organization action")
+        match action:
+            case Buy():
+                if isinstance(agg, WebWorkspace):
+                    agg.purchase_credits(at, action.buy)
+                else:
+                    _organization(agg).purchase_credits(at, action.buy, evaluate_tier=False)
+                    # S04: tier evaluation comes after this instant's purchases and autobill.
+                    account.push(to_us(at), Rank.TIER, 0, Kind.TIER, None)
+            case ChangePlan():
+                _workspace(agg).change_plan(at, plan_terms(self.book, action.change_plan))
+            case AddEditor():
+                _workspace(agg).add_editor(at, action.add_editor)
+            case RemoveEditor():
+                _workspace(agg).remove_editor(at, action.remove_editor)
+            case Cancel():
+                _workspace(agg).cancel(at, plan_terms(self.book, Plan.FREE))
+            case AddMember():
+                _organization(agg).add_member(at, action.add_member)
+            case RemoveMember():
+                _organization(agg).remove_member(at, action.remove_member)
+            case CreateKey():
+                _organization(agg).create_key(at, action.create_key, action.by)
+            case DisableKey():
+                _organization(agg).disable_key(at, action.disable_key)
+            case CardFails():
+                _organization(agg).schedule_card_failures(at, action.card_fails)
+            case EnableAutobill():
+                settings = action.enable_autobill
+                if settings is True:
+                    _organization(agg).enable_autobill(at)
+                else:
+                    _organization(agg).enable_autobill(at, settings.threshold, settings.amount)
+            case DisableAutobill():
+                _organization(agg).disable_autobill(at)
+            case _:
+                assert_never(action)
 
     # ------------------------------------------------------------- usage
 
@@ -716,6 +732,18 @@ def _autobill_idle(org: ApiOrganization, *, ignore_balance: bool = False) -> boo
     if ignore_balance:
         return False
     return org.balance >= org.autobill["threshold"]
+
+
+def _workspace(aggregate: WebWorkspace | ApiOrganization | None) -> WebWorkspace:
+    if not isinstance(aggregate, WebWorkspace):
+        raise DomainError("only a workspace takes this action (the validator checks it)")
+    return aggregate
+
+
+def _organization(aggregate: WebWorkspace | ApiOrganization | None) -> ApiOrganization:
+    if not isinstance(aggregate, ApiOrganization):
+        raise DomainError("only an organization takes this action (the validator checks it)")
+    return aggregate
 
 
 def _format(path: DataPath) -> str:

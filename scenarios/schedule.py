@@ -19,7 +19,7 @@ from datetime import UTC, datetime, time, timedelta
 from dateutil.relativedelta import relativedelta
 from dateutil.rrule import DAILY, FR, MO, TH, TU, WE, WEEKLY, rrule, rruleset, rrulestr
 
-from scenarios.schema import Account, Event, Every, UsageLine
+from scenarios.schema import Account, Action, Every, UsageLine
 from scenarios.uncertain import grown
 
 _MICROSECOND = timedelta(microseconds=1)
@@ -137,12 +137,13 @@ def _tagged(
         yield occurrence, index, line
 
 
-def account_actions(account: Account) -> list[tuple[datetime, int, Event]]:
-    """An account's one-off events as (at, position in the file, event), in time order.
+def account_actions(account: Account) -> list[tuple[datetime, int, Action]]:
+    """An account's one-off actions (the YAML's ``events:`` list) as (at, position in
+    the file, action), in time order.
 
-    Several events at one instant keep the order of the file.
+    Several actions at one instant keep the order of the file.
     """
-    indexed = [(event.at, index, event) for index, event in enumerate(account.events)]
+    indexed = [(action.at, index, action) for index, action in enumerate(account.events)]
     return sorted(indexed, key=lambda item: (item[0], item[1]))
 
 

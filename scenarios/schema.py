@@ -383,7 +383,7 @@ ORGANIZATION_ACTIONS = (
 )
 EVENT_ACTION_ERROR = "event_action"  # the error type when an event has not exactly one action
 
-WorkspaceEvent: TypeAlias = Annotated[
+WorkspaceAction: TypeAlias = Annotated[
     Annotated[Buy, Tag("buy")]
     | Annotated[ChangePlan, Tag("change_plan")]
     | Annotated[AddEditor, Tag("add_editor")]
@@ -397,7 +397,7 @@ WorkspaceEvent: TypeAlias = Annotated[
     ),
 ]
 
-OrganizationEvent: TypeAlias = Annotated[
+OrganizationAction: TypeAlias = Annotated[
     Annotated[Buy, Tag("buy")]
     | Annotated[AddMember, Tag("add_member")]
     | Annotated[RemoveMember, Tag("remove_member")]
@@ -414,7 +414,9 @@ OrganizationEvent: TypeAlias = Annotated[
     ),
 ]
 
-Event: TypeAlias = (
+# One word per idea: the YAML's `events:` entries are *actions* in the code;
+# *event* means a stored domain event only.
+Action: TypeAlias = (
     Buy
     | ChangePlan
     | AddEditor
@@ -453,7 +455,7 @@ class Workspace(_Frozen):
     editors: list[Name] = Field(default_factory=lambda: ["owner"])
     contract_credits: PositiveCredits | None = Field(None, description="Enterprise only (W16).")
     auto_refill: AutoRefill | None = None
-    events: list[WorkspaceEvent] = Field(default_factory=list)
+    events: list[WorkspaceAction] = Field(default_factory=list)
     usage: list[UsageLine] = Field(default_factory=list)
 
 
@@ -472,7 +474,7 @@ class Organization(_Frozen):
         "history): not a purchase, so no dollars, no tier spend, no 30-day cap.",
     )
     members: list[Name] = Field(default_factory=lambda: ["owner"])
-    events: list[OrganizationEvent] = Field(default_factory=list)
+    events: list[OrganizationAction] = Field(default_factory=list)
     usage: list[UsageLine] = Field(default_factory=list)
 
 

@@ -20,8 +20,9 @@ from rich.table import Table
 from rich.text import Text
 
 from ledger.application import Ledger
-from ledger.audit import IDENTITY, NOISE, event_fields, holdings
+from ledger.audit import IDENTITY, event_fields, holdings
 from ledger.cli.options import safe_text
+from ledger.domain.effects import NOISE
 from ledger.runs import RunInfo
 from projections import answers, queries
 
@@ -187,8 +188,9 @@ def _print_account(s: queries.AccountSummary) -> None:
         ("tasks charged", s["tasks_charged"]),
         ("credits granted", s["granted"]),
         ("credits bought", s["bought"]),
-        ("credits used", s["used"]),
+        ("credits charged", s["charged"]),
         ("credits refunded", s["refunded"]),
+        ("credits used (charged - refunded)", s["used"]),
     ]
     if surface == "web":
         rows.append(("credits forfeited at resets", s["forfeited"]))

@@ -127,6 +127,9 @@ class RouteResult:
     notes: tuple[str, ...] = ()
     settings: dict[str, Any] = field(default_factory=dict)  # for JSON: the chosen setting
     figures: AccountFigures | None = None  # the verifying replay (None: not replayable)
+    credits_charged: int = 0  # charged for tasks, refunded ones included
+    credits_refunded: int = 0  # given back for tasks that failed (W14, A11)
+    credits_used: int = 0  # charged - refunded, as in `run`, `diff` and SQL
 
     @property
     def id(self) -> str:
@@ -148,6 +151,9 @@ class RouteResult:
             "refused": self.refused,
             "top_ups": self.top_ups,
             "credits_bought": self.credits_bought,
+            "credits_charged": self.credits_charged,
+            "credits_refunded": self.credits_refunded,
+            "credits_used": self.credits_used,
             "binding_limit": self.binding_limit,
             "reason": self.reason,
             "top_up_plan": self.top_up_plan,
@@ -311,6 +317,9 @@ def _result(
         notes=tuple(notes),
         settings=settings or {},
         figures=figures,
+        credits_charged=figures.charged,
+        credits_refunded=figures.refunded,
+        credits_used=figures.used,
     )
 
 

@@ -32,6 +32,8 @@ MONTH_FIELDS: tuple[tuple[str, str, bool], ...] = (
     ("forfeited", "forfeited", False),
     ("top_ups", "top-ups", False),
     ("bought", "bought", False),
+    ("charged", "charged", False),
+    ("refunded", "refunded", False),
     ("used", "used", False),
     ("refused", "refused", False),
 )
@@ -40,6 +42,8 @@ TOTAL_FIELDS: tuple[tuple[str, str, bool], ...] = (
     ("forfeited", "forfeited", False),
     ("top_ups", "top-ups", False),
     ("bought", "bought", False),
+    ("charged", "charged", False),
+    ("refunded", "refunded", False),
     ("used", "used", False),
     ("refused", "refused", False),
     ("final_balance", "final balance", False),

@@ -1,11 +1,13 @@
-"""Figures of one replayed account, read from its events: the one place that counts.
+"""Figures of one replayed account, read from its events' declared effects.
 
-``compare`` and ``diff`` both ask this module what an account paid, lost and
-was refused; nobody else adds up events. Each event is folded into the
-aggregate (``event.mutate``), so balances are the domain's own, and the
-figures are attributed to the calendar month (UTC) of the event. A grouped
-run of tasks never spans two days (an occurrence lies within its day), so a
-run's month is its timestamp's month.
+``compare`` and ``diff`` both ask this module what an account paid, used,
+lost and was refused. The credits and dollars come from each event's
+declaration in ``ledger.domain.effects`` (the one the projection writes
+``ledger_entries`` and ``usd_ledger`` from), so ``run``, SQL, ``compare`` and
+``diff`` count the same way: *used* is charged less refunded. Each event is
+also folded into the aggregate (``event.mutate``), so month-end balances are
+the domain's own. A movement counts in the calendar month (UTC) of its own
+instant (a run's movements are per UTC day slice).
 """
 
 from __future__ import annotations
@@ -22,36 +24,12 @@ from dateutil.relativedelta import relativedelta
 
 from ledger.application import Ledger
 from ledger.domain.api import ApiOrganization
-from ledger.domain.runs import count_paying
-from ledger.domain.time import month_key
-from ledger.domain.types import Plan, RefusalReason, Surface
+from ledger.domain.effects import Effects, Figure, Held, effects_of, held_after
+from ledger.domain.time import from_us, month_key
+from ledger.domain.types import Bucket, Plan, RefusalReason, Surface
 from ledger.domain.web import WebWorkspace
 
 ZERO_USD = Decimal("0.00")
-
-# Events that carry a dollar amount paid (or credited back, negative).
-_WEB_USD = (
-    WebWorkspace.PlanSubscribed,
-    WebWorkspace.BillingDateReached,
-    WebWorkspace.PlanUpgraded,
-    WebWorkspace.EditorAdded,
-    WebWorkspace.CreditsPurchased,
-)  # W04: an EditorRemoved moves no money; its credit is netted in BillingDateReached.usd
-_API_USD = (ApiOrganization.CreditsPurchased, ApiOrganization.AutobillToppedUp)
-_TOP_UPS = (
-    WebWorkspace.CreditsPurchased,
-    ApiOrganization.CreditsPurchased,
-    ApiOrganization.AutobillToppedUp,
-)
-_TASK_REFUSALS = (WebWorkspace.GenerationRefused, ApiOrganization.TaskRefused)
-_OTHER_REFUSALS = (
-    WebWorkspace.PlanChangeRefused,
-    WebWorkspace.EditorRefused,
-    WebWorkspace.PurchaseRefused,
-    ApiOrganization.PurchaseRefused,
-    ApiOrganization.MemberRefused,
-    ApiOrganization.KeyRefused,
-)
 
 
 @dataclass(slots=True)
@@ -68,7 +46,9 @@ class MonthFigures:
     forfeited: int = 0
     top_ups: int = 0
     bought: int = 0  # credits bought (purchases, Auto Refill, autobill)
-    used: int = 0  # credits kept by charged tasks (refunds already given back)
+    charged: int = 0  # credits charged for tasks, refunded ones included
+    refunded: int = 0  # credits given back for tasks that failed (W14, A11)
+    used: int = 0  # charged - refunded: what the tasks kept
     refused: int = 0  # tasks and generations refused
     other_refusals: int = 0  # refused purchases, editors, plan changes, keys ...
 
@@ -93,7 +73,9 @@ class AccountFigures:
     forfeited: int = 0
     top_ups: int = 0
     bought: int = 0
-    used: int = 0
+    charged: int = 0
+    refunded: int = 0
+    used: int = 0  # charged - refunded
     refused: int = 0
     other_refusals: int = 0
     final_balance: int = 0
@@ -177,6 +159,7 @@ def measure_events(
     months = {key: MonthFigures(key) for key in window_months(start, end)}
     order = list(months)
     aggregate: Any = None
+    held = Held()
     position = 0  # index in `order` of the month being filled
 
     def close_until(key: str) -> None:
@@ -189,10 +172,11 @@ def measure_events(
         key = month_key(event.timestamp)
         close_until(key)
         aggregate = event.mutate(aggregate)
-        month = months.get(key)
-        if month is None:  # outside the window (cannot happen in a replay; be safe)
+        effects = effects_of(event, held)
+        held = held_after(held, effects)
+        if key not in months:  # outside the window (cannot happen in a replay; be safe)
             continue
-        _count(figures, month, event)
+        _count(figures, months, key, event, effects)
     close_until("9999-99")
     figures.opened = aggregate is not None
     if aggregate is not None:
@@ -212,41 +196,56 @@ def _close(month: MonthFigures, aggregate: Any) -> None:
         month.tier = aggregate.tier
 
 
-def _count(figures: AccountFigures, month: MonthFigures, event: Any) -> None:
+def _count(
+    figures: AccountFigures,
+    months: dict[str, MonthFigures],
+    key: str,
+    event: Any,
+    effects: Effects,
+) -> None:
+    """Add one event's declared effects to the totals and to its months."""
     at: datetime = event.timestamp
-    if isinstance(event, _WEB_USD + _API_USD):
-        usd = Decimal(event.usd)
-        figures.usd_total += usd
-        month.usd += usd
-    if isinstance(event, _TOP_UPS):
-        figures.top_ups += 1
-        figures.bought += event.credits
-        figures.purchases.append((at, int(event.credits), Decimal(event.usd)))
-        month.top_ups += 1
-        month.bought += event.credits
-    if isinstance(event, WebWorkspace.CreditsForfeited):
-        figures.forfeited += event.amount
-        month.forfeited += event.amount
+    month = months[key]
+    for paid in effects.paid:
+        figures.usd_total += paid.usd
+        month.usd += paid.usd
+        if paid.credits is not None:  # a top-up: purchase, Auto Refill, autobill
+            figures.top_ups += 1
+            month.top_ups += 1
+            figures.purchases.append((at, paid.credits, paid.usd))
+    for m in effects.credits:
+        # A run's movements are per UTC day slice: each counts in its own month.
+        target = months.get(month_key(from_us(m.at_us))) if m.at_us is not None else month
+        figure = m.move.figure
+        amount = -m.delta if figure in (Figure.CHARGED, Figure.FORFEITED) else m.delta
+        for where in (figures, target):
+            if where is None:
+                continue
+            if figure is Figure.BOUGHT:
+                where.bought += amount
+            elif figure is Figure.CHARGED:
+                where.charged += amount
+                where.used += amount
+            elif figure is Figure.REFUNDED:
+                where.refunded += amount
+                where.used -= amount
+            elif figure is Figure.FORFEITED:
+                where.forfeited += amount
+    if effects.refused is not None:
+        if effects.refused.tasks:
+            figures.refused += effects.refused_count
+            month.refused += effects.refused_count
+            figures.refused_by[(event.reason, event.model)] += effects.refused_count
+            # Runs of different usage lines decided in one batch overlap in time.
+            if figures.first_refusal is None or event.first_at < figures.first_refusal.at:
+                figures.first_refusal = Refusal(event.first_at, event.reason, event.model)
+        else:
+            figures.other_refusals += effects.refused_count
+            month.other_refusals += effects.refused_count
     if isinstance(event, WebWorkspace.GenerationCharged):
-        used = event.plan_part + event.purchased_part
-        figures.used += used
-        month.used += used
-        if event.purchased_part:
-            figures.purchased_use.append((event.first_at, int(event.purchased_part)))
-    elif isinstance(event, ApiOrganization.TaskCharged):
-        used = count_paying(event.count, event.refunded, 0, event.count) * event.credits_each
-        figures.used += used
-        month.used += used
-    elif isinstance(event, _TASK_REFUSALS):
-        figures.refused += event.count
-        month.refused += event.count
-        figures.refused_by[(event.reason, event.model)] += event.count
-        # Runs of different usage lines decided in one batch overlap in time.
-        if figures.first_refusal is None or event.first_at < figures.first_refusal.at:
-            figures.first_refusal = Refusal(event.first_at, event.reason, event.model)
-    elif isinstance(event, _OTHER_REFUSALS):
-        figures.other_refusals += 1
-        month.other_refusals += 1
+        purchased_use = -sum(m.delta for m in effects.credits if m.bucket is Bucket.PURCHASED)
+        if purchased_use:
+            figures.purchased_use.append((event.first_at, purchased_use))
     _history(figures, event, at)
 
 

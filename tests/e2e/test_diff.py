@@ -130,7 +130,7 @@ def test_an_account_on_one_side_only_is_added_or_removed(workdir: Path, cli: Cli
     assert code == 0
     # 5,000 credits bought, $50; 100 images x 5 = 500 used: 4,500 left.
     assert "+ app (API organization): added" in forward
-    assert "dollars $50.00; forfeited 0; top-ups 1; bought 5,000; used 500" in forward
+    assert "top-ups 1; bought 5,000; charged 500; refunded 0; used 500" in forward
     assert "- app (API organization): removed" in backward
     assert "= maya (web workspace): unchanged" in forward
     app = next(acc for acc in data["accounts"] if acc["account"] == "app")

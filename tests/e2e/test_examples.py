@@ -27,8 +27,9 @@ def sql(cli: CliRunner, query: str) -> list[dict[str, object]]:
 def totals(cli: CliRunner, account: str) -> dict[str, Any]:
     return sql(
         cli,
-        "SELECT sum(granted) AS granted, sum(purchased) AS bought, sum(used) AS used, "
-        "sum(refunded) AS refunded, sum(forfeited) AS forfeited, sum(usd_spent) AS usd "
+        "SELECT sum(granted) AS granted, sum(purchased) AS bought, sum(charged) AS charged, "
+        "sum(refunded) AS refunded, sum(used) AS used, sum(forfeited) AS forfeited, "
+        "sum(usd_spent) AS usd "
         f"FROM monthly_summary WHERE account_id = '{account}'",
     )[0]
 
@@ -63,10 +64,12 @@ def test_solo_creator_year_in_numbers(workdir: Path, cli: CliRunner) -> None:
     assert t["bought"] == 4_000
     # W02: 12 months x $15 (one editor) + $40 of credits = $220.
     assert Decimal(str(t["usd"])) == Decimal("220.00")
-    # Conservation: granted + bought + refunded - used - forfeited = final balance.
+    # Conservation: granted + bought - used - forfeited = final balance, where used is
+    # charged - refunded (W14: errored generations are given back).
     _, out, _ = invoke(cli, "balance", "creator", "--at", "2028-01-15T09:59", "--format", "json")
     final = json.loads(out)["balance"]
-    assert t["granted"] + t["bought"] + t["refunded"] - t["used"] - t["forfeited"] == final
+    assert t["refunded"] > 0 and t["used"] == t["charged"] - t["refunded"]
+    assert t["granted"] + t["bought"] - t["used"] - t["forfeited"] == final
 
 
 def test_both_surfaces_never_mix_and_price_each_from_its_own_catalogue(

@@ -82,13 +82,14 @@ def test_monthly_summary_of_a_small_ledger_is_the_hand_computed_one(
     with Projector(app, tmp_path / "ledger.duckdb", t(1, 1), t(3, 1)) as projector:
         projector.project()
         rows = projector.conn.execute(
-            "SELECT month, account_id, granted, purchased, used, forfeited, refunded, "
+            "SELECT month, account_id, granted, purchased, charged, refunded, used, forfeited, "
             "usd_spent, rejected, closing_balance FROM monthly_summary ORDER BY account_id, month"
         ).fetchall()
     jan, feb = date(2027, 1, 1), date(2027, 2, 1)
+    # used = charged - refunded (W14, A11): what the tasks kept.
     assert rows == [
-        (jan, "o", 0, 3000, 1800, 0, 60, Decimal("30.00"), 0, 1260),
-        (feb, "o", 0, 1000, 1260, 0, 0, Decimal("10.00"), 9, 1000),
-        (jan, "w", 625, 1000, 600, 0, 50, Decimal("25.00"), 0, 1075),
-        (feb, "w", 625, 0, 1650, 25, 0, Decimal("15.00"), 4, 25),
+        (jan, "o", 0, 3000, 1800, 60, 1740, 0, Decimal("30.00"), 0, 1260),
+        (feb, "o", 0, 1000, 1260, 0, 1260, 0, Decimal("10.00"), 9, 1000),
+        (jan, "w", 625, 1000, 600, 50, 550, 0, Decimal("25.00"), 0, 1075),
+        (feb, "w", 625, 0, 1650, 0, 1650, 25, Decimal("15.00"), 4, 25),
     ]

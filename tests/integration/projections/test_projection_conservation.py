@@ -3,16 +3,17 @@ bucket, every balance_after follows from the one before, nothing goes negative."
 
 from __future__ import annotations
 
+from ledger.domain.effects import Figure
 from projections import schema
 from tests.integration.projections.projection_kit import END, Projected
 
 CONSERVATION = f"""
 SELECT surface, account_id, bucket,
-       SUM(delta) FILTER (WHERE reason IN {schema.sql_list(schema.GRANTED_REASONS)}) AS granted,
-       SUM(delta) FILTER (WHERE reason IN {schema.sql_list(schema.PURCHASED_REASONS)}) AS bought,
-       SUM(delta) FILTER (WHERE reason = 'refund') AS refunded,
-       -SUM(delta) FILTER (WHERE reason = 'usage') AS used,
-       -SUM(delta) FILTER (WHERE reason = 'forfeit') AS forfeited,
+       {schema.figure_sql(Figure.GRANTED)} AS granted,
+       {schema.figure_sql(Figure.BOUGHT)} AS bought,
+       {schema.figure_sql(Figure.REFUNDED)} AS refunded,
+       {schema.figure_sql(Figure.CHARGED)} AS charged,
+       {schema.figure_sql(Figure.FORFEITED)} AS forfeited,
        arg_max(balance_after, seq * 100 + entry_no) AS final
 FROM ledger_entries
 GROUP BY ALL
@@ -26,9 +27,9 @@ def test_credits_are_conserved_per_account_and_bucket(projected: Projected) -> N
     assert ("web", "studio", "plan") in buckets
     assert ("web", "studio", "purchased") in buckets
     assert ("api", "backend", "credits") in buckets
-    for surface, name, bucket, granted, bought, refunded, used, forfeited, final in rows:
+    for surface, name, bucket, granted, bought, refunded, charged, forfeited, final in rows:
         inflow = (granted or 0) + (bought or 0) + (refunded or 0)
-        outflow = (used or 0) + (forfeited or 0)
+        outflow = (charged or 0) + (forfeited or 0)
         assert inflow - outflow == final, (surface, name, bucket)
 
 
@@ -62,7 +63,7 @@ def test_each_balance_after_follows_from_the_one_before_and_none_is_negative(
 
 def test_the_window_s_months_add_up_to_the_ledger(projected: Projected) -> None:
     by_month = projected.conn.execute(
-        "SELECT account_id, SUM(granted + purchased + refunded - used - forfeited) "
+        "SELECT account_id, SUM(granted + purchased - used - forfeited) "
         "FROM monthly_summary GROUP BY ALL ORDER BY ALL"
     ).fetchall()
     ledger = projected.conn.execute(

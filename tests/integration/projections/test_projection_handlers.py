@@ -17,7 +17,15 @@ from ledger.domain.time import DAY_US, to_us
 from ledger.domain.types import Plan
 from ledger.domain.web import WebWorkspace
 from projections import schema
-from projections.handlers import HANDLERS, Context, ProjectionError, day_slices, identify
+from projections.handlers import (
+    HANDLERS,
+    Context,
+    ProjectionError,
+    context_effects,
+    day_slices,
+    effect_rows,
+    identify,
+)
 from projections.projector import Projector
 from tests.integration.projections.projection_kit import BOOK, END, START, Projected
 
@@ -48,17 +56,32 @@ def test_every_row_a_handler_makes_fits_its_table(projected: Projected) -> None:
         names.setdefault(n.originator_id, identify(event) or ("?", "?"))
         surface, account = names[n.originator_id]
         plan, purchased, credits = balances.get(n.originator_id, (0, 0, 0))
-        context = Context(n.id, to_us(event.timestamp), surface, account, plan, purchased, credits)
-        for table, row in HANDLERS[type(event)](event, context):
+        context = context_effects(
+            event,
+            Context(n.id, to_us(event.timestamp), surface, account, plan, purchased, credits),
+        )
+        for table, row in (*effect_rows(context), *HANDLERS[type(event)](event, context)):
             seen.add(table)
-            assert len(row) == len(schema.TABLES_BY_NAME[table].staged_names), table
+            assert row._fields == schema.TABLES_BY_NAME[table].staged_names, table  # type: ignore[attr-defined]
             if table == "ledger_entries":
-                bucket, after = row[5], row[7]
+                bucket, after = row.bucket, row.balance_after  # type: ignore[attr-defined]
                 plan = after if bucket == "plan" else plan
                 purchased = after if bucket == "purchased" else purchased
                 credits = after if bucket == "credits" else credits
         balances[n.originator_id] = (plan, purchased, credits)
     assert seen == {t.name for t in schema.BASE_TABLES} - {"events"}
+
+
+def test_a_row_is_built_by_column_name_only() -> None:
+    table = schema.FORFEITED_CREDITS
+    row = table.row(seq=1, ts=2, account_id="w", amount=625, reason="reset")
+    assert row == (1, 2, "w", 625, "reset")
+    with pytest.raises(TypeError, match="amount"):
+        table.row(seq=1, ts=2, account_id="w", reason="reset")  # a column left out
+    with pytest.raises(TypeError, match="credits"):
+        table.row(seq=1, ts=2, account_id="w", credits=625, reason="reset")  # a wrong name
+    with pytest.raises(TypeError):
+        table.row(1, 2, "w", 625, "reset")  # type: ignore[call-arg]  # never by position
 
 
 def test_runs_are_cut_at_utc_midnight() -> None:
