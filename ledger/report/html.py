@@ -216,8 +216,9 @@ def _key_figures(report: RunReport) -> str:
             "p",
             {"class": "note"},
             text(
-                "Over the whole run. Credits are whole credits; used includes refunded tasks, "
-                "so granted + bought + refunded − used − forfeited = final balance."
+                "Over the whole run. Credits are whole credits; used is what tasks were "
+                "charged less what was refunded for failed ones, so granted + bought − used − "
+                "forfeited = final balance."
             ),
         ),
         el(
