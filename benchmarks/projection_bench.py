@@ -35,7 +35,7 @@ import duckdb
 
 from ledger.application import Ledger
 from ledger.domain.api import ApiOrganization
-from ledger.domain.terms import TaskSpec
+from ledger.domain.terms import AutobillSettings, RefillSettings, TaskSpec
 from ledger.domain.types import Plan
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.loader import load_price_book
@@ -61,13 +61,13 @@ def build(app: Ledger, workspaces: int, organizations: int, days: int) -> int:
             START + timedelta(hours=i),
             book,
             plans[i % 3],
-            refill={"trigger": 300, "amount_usd": 20, "monthly_max_usd": 200},
+            refill=RefillSettings(trigger=300, amount_usd=20, monthly_max_usd=200),
         )
         for i in range(workspaces)
     ]
     orgs: list[ApiOrganization] = [
         app.open_organization(
-            f"org{i:02d}", START, book, autobill={"threshold": 4000, "amount": 6000}
+            f"org{i:02d}", START, book, autobill=AutobillSettings(threshold=4000, amount=6000)
         )
         for i in range(organizations)
     ]

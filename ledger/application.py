@@ -27,7 +27,7 @@ from eventsourcing.persistence import JSONTranscoder, Transcoder, Transcoding
 from ledger.domain import types as domain_types
 from ledger.domain.api import ApiOrganization
 from ledger.domain.errors import DomainError
-from ledger.domain.terms import PlanTerms, TierRule
+from ledger.domain.terms import AutobillSettings, PlanTerms, RefillSettings, TierRule
 from ledger.domain.time import utc
 from ledger.domain.types import EnterprisePoolPolicy, Plan, Surface
 from ledger.domain.web import WebWorkspace
@@ -67,6 +67,35 @@ class _DatetimeAsISO(Transcoding):
 
     def decode(self, data: str) -> datetime:
         return datetime.fromisoformat(data)
+
+
+class _ValueAsObject(Transcoding):
+    """A typed value of the domain (a frozen dataclass) as a JSON object of its fields.
+
+    Nested enums, dollars and instants go through their own transcodings, so the
+    value decodes to the same type with the same field types (cargo-shipping's
+    ``Location``/``Itinerary`` transcodings, in eventsourcing's examples).
+    """
+
+    def __init__(self, value_type: type[Any], name: str) -> None:
+        self.type = value_type
+        self.name = name
+        self._fields = tuple(f.name for f in dataclasses.fields(value_type))
+
+    def encode(self, obj: Any) -> dict[str, Any]:
+        return {name: getattr(obj, name) for name in self._fields}
+
+    def decode(self, data: dict[str, Any]) -> Any:
+        return self.type(**data)
+
+
+# Stored names: a public contract of the event store, like the event topics.
+STORED_VALUES: tuple[tuple[type[Any], str], ...] = (
+    (PlanTerms, "plan_terms"),
+    (TierRule, "tier_rule"),
+    (RefillSettings, "refill_settings"),
+    (AutobillSettings, "autobill_settings"),
+)
 
 
 class LedgerTranscoder(JSONTranscoder):
@@ -219,6 +248,8 @@ class Ledger(Application[UUID]):
         transcoder.register(_DatetimeAsISO())
         for enum_type in STORED_ENUMS:
             transcoder.register(_EnumAsValue(enum_type))
+        for value_type, name in STORED_VALUES:
+            transcoder.register(_ValueAsObject(value_type, name))
         return transcoder
 
     # --------------------------------------------------------- identities
@@ -276,7 +307,7 @@ class Ledger(Application[UUID]):
         billing: domain_types.Billing = domain_types.Billing.MONTHLY,
         editors: list[str] | None = None,
         contract_credits: int | None = None,
-        refill: dict[str, int] | None = None,
+        refill: RefillSettings | None = None,
         enterprise_pool: EnterprisePoolPolicy = EnterprisePoolPolicy.ANNUAL,
         free_credits: domain_types.FreeCreditsPolicy = domain_types.FreeCreditsPolicy.FORFEIT,
         plan_refresh: domain_types.PlanRefreshPolicy = domain_types.PlanRefreshPolicy.AT_ANCHOR,
@@ -310,7 +341,7 @@ class Ledger(Application[UUID]):
         book: PriceBook,
         tier: int = 1,
         members: list[str] | None = None,
-        autobill: dict[str, int] | None = None,
+        autobill: AutobillSettings | None = None,
         tier_upgrade: domain_types.TierUpgradePolicy = domain_types.TierUpgradePolicy.SPEND_ONLY,
         autobill_cap: domain_types.AutobillCapPolicy = domain_types.AutobillCapPolicy.PARTIAL,
         on_daily_limit: domain_types.DailyLimitPolicy = domain_types.DailyLimitPolicy.REJECT,

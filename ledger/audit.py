@@ -6,6 +6,7 @@ Pure functions of domain event objects and aggregates: no storage, no CLI.
 from __future__ import annotations
 
 import json
+from dataclasses import Field, fields, is_dataclass
 from datetime import datetime
 from decimal import Decimal
 from enum import Enum
@@ -34,11 +35,17 @@ def plain(value: Any) -> Any:
         return utc(value).isoformat()
     if isinstance(value, Decimal):
         return str(value)
+    if is_dataclass(value) and not isinstance(value, type):
+        return {f.name: plain(getattr(value, f.name)) for f in sorted(fields(value), key=_name)}
     if isinstance(value, dict):
         return {str(k): plain(v) for k, v in sorted(value.items())}
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     return value
+
+
+def _name(f: Field[Any]) -> str:
+    return f.name
 
 
 def describe_event(event: Any) -> str:

@@ -368,7 +368,7 @@ def autobill_within_cap(account: str, steps: Sequence[Step]) -> list[InvariantEr
         return []
     errors = []
     opened = steps[0].event
-    caps = {int(r["tier"]): Decimal(str(r["monthly_cap_usd"])) for r in opened.tier_rules}
+    caps = {r.tier: r.monthly_cap_usd for r in opened.tier_rules}
     bought: list[tuple[int, Decimal]] = []
     for step in steps:
         e = step.event
@@ -431,7 +431,7 @@ def autobill_never_loops(account: str, steps: Sequence[Step]) -> list[InvariantE
             errors.append(
                 _error("autobill_never_loops", account, step, f"{step.name} is not on the hour")
             )
-        threshold = int(settings["threshold"]) if settings else None
+        threshold = settings.threshold if settings else None
         if not isinstance(e, Api.AutobillToppedUp):
             continue
         balance = step.before.balance - _spent_before_in_batch(steps, index)

@@ -315,7 +315,7 @@ def _account(c: Context, surface: str, uuid: Any) -> Row:
 def subscribed(e: WebWorkspace.PlanSubscribed, c: Context) -> Rows:
     return [
         _account(c, WEB, e.originator_id),
-        _plan(c, "subscribed", None, e.terms["plan"], e.usd),
+        _plan(c, "subscribed", None, e.terms.plan, e.usd),
         *(_seat(c, editor, "initial") for editor in e.editors),
     ]
 
@@ -332,11 +332,11 @@ def plan_ended(e: WebWorkspace.PlanEnded, c: Context) -> Rows:
 
 
 def plan_downgraded(e: WebWorkspace.PlanDowngraded, c: Context) -> Rows:
-    return [_plan(c, "downgraded", e.from_plan, e.terms["plan"], None)]
+    return [_plan(c, "downgraded", e.from_plan, e.terms.plan, None)]
 
 
 def plan_upgraded(e: WebWorkspace.PlanUpgraded, c: Context) -> Rows:
-    return [_plan(c, "upgraded", e.from_plan, e.terms["plan"], e.usd)]
+    return [_plan(c, "upgraded", e.from_plan, e.terms.plan, e.usd)]
 
 
 def nothing(e: Any, c: Context) -> Rows:

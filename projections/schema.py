@@ -132,8 +132,14 @@ def sql_list(values: tuple[str, ...]) -> str:
 # the transcoder's type wrappers ({"_type_": "datetime_iso", "_data_": "..."})
 # are unwrapped to their plain JSON value in SQL, so the payload reads
 # naturally (payload->>'usd' is '10.00') and Python never re-serialises an event.
+# Scalars first; then the typed values (PlanTerms, ...), whose fields are
+# scalars by then: {"_type_":"plan_terms","_data_":{"plan":"pro",...}}.
 UNWRAP_PATTERN = r'\{"_type_":"[^"]*","_data_":("[^"]*")\}'
-PAYLOAD_SQL = f"CAST(regexp_replace(decode(state), '{UNWRAP_PATTERN}', '\\1', 'g') AS JSON)"
+UNWRAP_OBJECT_PATTERN = r'\{"_type_":"[^"]*","_data_":(\{[^{}]*\})\}'
+PAYLOAD_SQL = (
+    "CAST(regexp_replace(regexp_replace(decode(state), "
+    f"'{UNWRAP_PATTERN}', '\\1', 'g'), '{UNWRAP_OBJECT_PATTERN}', '\\1', 'g') AS JSON)"
+)
 
 ACCOUNTS = Table(
     "accounts",

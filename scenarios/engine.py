@@ -31,7 +31,7 @@ from ledger.application import Ledger, plan_terms
 from ledger.domain.api import ApiOrganization
 from ledger.domain.errors import DomainError
 from ledger.domain.runs import Lane, count_paying, slice_indices, tasks_before
-from ledger.domain.terms import TaskSpec
+from ledger.domain.terms import AutobillSettings, RefillSettings, TaskSpec
 from ledger.domain.time import DAY_US, HOUR_US, SECOND_US, from_us, next_hour_us, to_us
 from ledger.domain.types import DailyLimitPolicy, GenerationMode, Plan, Surface, Tier
 from ledger.domain.web import WebWorkspace
@@ -455,11 +455,11 @@ class Replay:
             if isinstance(account.spec, Workspace):
                 ws = account.spec
                 refill = (
-                    {
-                        "trigger": ws.auto_refill.trigger,
-                        "amount_usd": ws.auto_refill.amount_usd,
-                        "monthly_max_usd": ws.auto_refill.monthly_max_usd,
-                    }
+                    RefillSettings(
+                        trigger=ws.auto_refill.trigger,
+                        amount_usd=ws.auto_refill.amount_usd,
+                        monthly_max_usd=ws.auto_refill.monthly_max_usd,
+                    )
                     if ws.auto_refill
                     else None
                 )
@@ -480,7 +480,7 @@ class Replay:
             else:
                 org = account.spec
                 autobill = (
-                    {"threshold": org.autobill.threshold, "amount": org.autobill.amount}
+                    AutobillSettings(threshold=org.autobill.threshold, amount=org.autobill.amount)
                     if org.autobill
                     else None
                 )
@@ -706,7 +706,7 @@ class Replay:
         if _autobill_idle(org, ignore_balance=True):
             return bound
         assert org.autobill is not None
-        threshold = org.autobill["threshold"]
+        threshold = org.autobill.threshold
         costs = [self._task_spec(account, c).credits_each for c in cursors]
 
         def quiet(until: int) -> bool:  # every check before `until` finds enough credits
@@ -731,7 +731,7 @@ def _autobill_idle(org: ApiOrganization, *, ignore_balance: bool = False) -> boo
         return True
     if ignore_balance:
         return False
-    return org.balance >= org.autobill["threshold"]
+    return org.balance >= org.autobill.threshold
 
 
 def _workspace(aggregate: WebWorkspace | ApiOrganization | None) -> WebWorkspace:

@@ -305,7 +305,7 @@ def _event_detail(event: Any) -> str:
     for key, raw in vars(event).items():
         if key in NOISE or key in IDENTITY or raw in (None, [], "", {}):
             continue
-        value = raw.get("plan", raw) if isinstance(raw, dict) else raw
+        value = getattr(raw, "plan", raw)  # PlanTerms: the plan's name says it
         if hasattr(value, "value"):
             value = value.value
         if isinstance(value, datetime):

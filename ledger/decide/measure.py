@@ -26,7 +26,7 @@ from ledger.application import Ledger
 from ledger.domain.api import ApiOrganization
 from ledger.domain.effects import Effects, Figure, Held, effects_of, held_after
 from ledger.domain.time import from_us, month_key
-from ledger.domain.types import Bucket, Plan, RefusalReason, Surface
+from ledger.domain.types import Bucket, RefusalReason, Surface
 from ledger.domain.web import WebWorkspace
 
 ZERO_USD = Decimal("0.00")
@@ -251,14 +251,14 @@ def _count(
 
 def _history(figures: AccountFigures, event: Any, at: datetime) -> None:
     if isinstance(event, WebWorkspace.PlanSubscribed):
-        figures.plans.append((at, Plan(event.terms["plan"]).value))
+        figures.plans.append((at, event.terms.plan.value))
         figures.billing_dates.append(at)
     elif isinstance(event, WebWorkspace.BillingDateReached):
         figures.billing_dates.append(at)
     elif isinstance(
         event, WebWorkspace.PlanUpgraded | WebWorkspace.PlanDowngraded | WebWorkspace.PlanEnded
     ):
-        figures.plans.append((at, Plan(event.terms["plan"]).value))
+        figures.plans.append((at, event.terms.plan.value))
     elif isinstance(event, ApiOrganization.Opened):
         figures.tiers.append((at, int(event.tier)))
     elif isinstance(event, ApiOrganization.TierRaised):

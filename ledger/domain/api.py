@@ -36,7 +36,7 @@ from ledger.domain.runs import (
     window_count_until,
     window_room_at,
 )
-from ledger.domain.terms import TaskSpec, TierRule
+from ledger.domain.terms import AutobillSettings, TaskSpec, TierRule, typed
 from ledger.domain.time import DAYS_30_US, HOUR_US, from_us, to_us, utc
 from ledger.domain.types import (
     AutobillCapPolicy,
@@ -57,12 +57,24 @@ def _cents(amount: Decimal) -> Decimal:
 class ApiOrganization(SimulatedAggregate):
     """A developer organization (surface "api") and its prepaid credit balance."""
 
+    class_version = 2  # v1 snapshots held the tier table and settings as plain dicts
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        typed(state, autobill=AutobillSettings, tier_rules=TierRule)
+
     class Opened(Aggregate.Created):
+        class_version = 2  # v1 stored autobill as a plain dict
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            typed(state, autobill=AutobillSettings, tier_rules=TierRule)
+
         name: str
         tier: int
         members: list[str]
-        autobill: dict[str, int] | None
-        tier_rules: list[dict[str, Any]]
+        autobill: AutobillSettings | None
+        tier_rules: list[TierRule]
         tier_upgrade: TierUpgradePolicy
         autobill_cap: AutobillCapPolicy
         min_purchase_credits: int
@@ -76,8 +88,8 @@ class ApiOrganization(SimulatedAggregate):
         name: str,
         tier: int,
         members: list[str],
-        autobill: dict[str, int] | None,
-        tier_rules: list[dict[str, Any]],
+        autobill: AutobillSettings | None,
+        tier_rules: list[TierRule],
         tier_upgrade: TierUpgradePolicy,
         autobill_cap: AutobillCapPolicy,
         min_purchase_credits: int,
@@ -98,7 +110,7 @@ class ApiOrganization(SimulatedAggregate):
         self.members = list(members)
         self.keys: dict[str, dict[str, Any]] = {}
         self.balance = balance  # not a purchase: no dollars, no tier spend, no 30-day cap
-        self.autobill = dict(autobill) if autobill else None
+        self.autobill = autobill
         self.autobill_enabled = autobill is not None
         self.autobill_failures = 0
         self.retry_at: datetime | None = None
@@ -108,7 +120,7 @@ class ApiOrganization(SimulatedAggregate):
         self.purchases_usd = Decimal("0")  # their sum
         self.cumulative_usd = Decimal("0")
         self.first_purchase_at: datetime | None = None
-        self.tier_rules = [dict(r) for r in tier_rules]
+        self.tier_rules = list(tier_rules)
         self.tier_upgrade = tier_upgrade
         self.autobill_cap = autobill_cap
         self.min_purchase_credits = min_purchase_credits
@@ -127,7 +139,7 @@ class ApiOrganization(SimulatedAggregate):
         tier: int,
         tier_rules: list[TierRule],
         members: list[str] | None = None,
-        autobill: dict[str, int] | None = None,
+        autobill: AutobillSettings | None = None,
         tier_upgrade: TierUpgradePolicy = TierUpgradePolicy.SPEND_ONLY,
         autobill_cap: AutobillCapPolicy = AutobillCapPolicy.PARTIAL,
         min_purchase_credits: int = 1000,
@@ -144,7 +156,7 @@ class ApiOrganization(SimulatedAggregate):
         if autobill is not None:
             rules.enforce(
                 rules.a04_autobill_settings(
-                    autobill["threshold"], autobill["amount"], autobill_min_credits
+                    autobill.threshold, autobill.amount, autobill_min_credits
                 )
             )
         return cls._create(
@@ -154,8 +166,8 @@ class ApiOrganization(SimulatedAggregate):
             name=name,
             tier=tier,
             members=members,
-            autobill=dict(autobill) if autobill else None,
-            tier_rules=[r.to_dict() for r in sorted(tier_rules, key=lambda r: r.tier)],
+            autobill=autobill,
+            tier_rules=sorted(tier_rules, key=lambda r: r.tier),
             tier_upgrade=tier_upgrade,
             autobill_cap=autobill_cap,
             min_purchase_credits=min_purchase_credits,
@@ -169,8 +181,8 @@ class ApiOrganization(SimulatedAggregate):
 
     def _rule(self, tier: int) -> TierRule:
         for r in self.tier_rules:
-            if int(r["tier"]) == tier:
-                return TierRule.from_dict(r)
+            if r.tier == tier:
+                return r
         raise DomainError(f"tier {tier} is not in the tier table", "A06")
 
     @property
@@ -272,9 +284,9 @@ class ApiOrganization(SimulatedAggregate):
             return
         if self.retry_at is not None and at < self.retry_at:
             return  # A05: after a failed charge the next attempt is 24 h later
-        if self.balance >= self.autobill["threshold"]:
+        if self.balance >= self.autobill.threshold:
             return
-        credits = self.autobill["amount"]
+        credits = self.autobill.amount
         usd = _cents(Decimal(credits) * self.credit_price_usd)
         remaining = self.remaining_cap_usd(at)
         capped = False
@@ -356,20 +368,20 @@ class ApiOrganization(SimulatedAggregate):
     ) -> None:
         """A05: re-enabled by hand (optionally with new settings)."""
         at = utc(at)
-        current = self.autobill or {}
-        settings = {
-            "threshold": threshold if threshold is not None else current.get("threshold"),
-            "amount": amount if amount is not None else current.get("amount"),
-        }
-        if settings["threshold"] is None or settings["amount"] is None:
+        current = self.autobill
+        if threshold is None and current is not None:
+            threshold = current.threshold
+        if amount is None and current is not None:
+            amount = current.amount
+        if threshold is None or amount is None:
             raise DomainError("autobilling needs a threshold and an amount", "A04")
-        checked = {k: int(v) for k, v in settings.items() if v is not None}
+        settings = AutobillSettings(threshold=int(threshold), amount=int(amount))
         rules.enforce(
             rules.a04_autobill_settings(
-                checked["threshold"], checked["amount"], self.autobill_min_credits
+                settings.threshold, settings.amount, self.autobill_min_credits
             )
         )
-        self.trigger_event(self.AutobillEnabled, timestamp=at, settings=checked)
+        self.trigger_event(self.AutobillEnabled, timestamp=at, settings=settings)
 
     def disable_autobill(self, at: datetime) -> None:
         self.trigger_event(self.AutobillDisabled, timestamp=utc(at))
@@ -381,10 +393,16 @@ class ApiOrganization(SimulatedAggregate):
         self.trigger_event(self.CardFailuresScheduled, timestamp=utc(at), count=count)
 
     class AutobillEnabled(Aggregate.Event):
-        settings: dict[str, int]
+        class_version = 2  # v1 stored settings as a plain dict
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            typed(state, settings=AutobillSettings)
+
+        settings: AutobillSettings
 
         def apply(self, aggregate: ApiOrganization) -> None:
-            aggregate.autobill = dict(self.settings)
+            aggregate.autobill = self.settings
             aggregate.autobill_enabled = True
             aggregate.autobill_failures = 0
             aggregate.retry_at = None
@@ -405,8 +423,7 @@ class ApiOrganization(SimulatedAggregate):
 
     def _eligible_tier(self, at: datetime) -> int:
         best = self.tier
-        for raw in self.tier_rules:
-            rule = TierRule.from_dict(raw)
+        for rule in self.tier_rules:
             if rule.tier <= best or self.cumulative_usd < rule.unlock_usd:
                 continue
             if self.tier_upgrade is TierUpgradePolicy.SPEND_AND_AGE:
@@ -436,10 +453,7 @@ class ApiOrganization(SimulatedAggregate):
         reach a higher tier's threshold (at once or after its waiting period)?"""
         before = self.cumulative_usd + before_usd
         after = before + usd
-        return any(
-            int(r["tier"]) > self.tier and before < Decimal(r["unlock_usd"]) <= after
-            for r in self.tier_rules
-        )
+        return any(r.tier > self.tier and before < r.unlock_usd <= after for r in self.tier_rules)
 
     @property
     def next_tier_check_at(self) -> datetime | None:
@@ -450,9 +464,9 @@ class ApiOrganization(SimulatedAggregate):
         ):
             return None
         pending = [
-            self.first_purchase_at + timedelta(days=int(r["min_days_since_first_purchase"]))
+            self.first_purchase_at + timedelta(days=r.min_days_since_first_purchase)
             for r in self.tier_rules
-            if int(r["tier"]) > self.tier and self.cumulative_usd >= Decimal(r["unlock_usd"])
+            if r.tier > self.tier and self.cumulative_usd >= r.unlock_usd
         ]
         return min(pending) if pending else None
 
@@ -996,7 +1010,7 @@ class _ApiBatch:
                     if stop > self.pos[j]:
                         paying = count_paying(lane.count, lane.refunded, self.pos[j], stop)
                         spend += paying * lane.task.credits_each
-                if self.balance - spend < autobill["threshold"]:
+                if self.balance - spend < autobill.threshold:
                     break
             h += HOUR_US
         self.check_at = h
@@ -1012,11 +1026,11 @@ class _ApiBatch:
             return True
         if org.retry_at is not None and h < to_us(org.retry_at):
             return True  # A05: waiting for the retry
-        if self.balance >= autobill["threshold"]:
+        if self.balance >= autobill.threshold:
             return True
         if org.card_fails > 0:
             return False
-        credits = autobill["amount"]
+        credits = autobill.amount
         usd = _cents(Decimal(credits) * org.credit_price_usd)
         spent = org.window_spend_usd(from_us(h)) + self.topup_usd  # all within 30 days
         if usd > org.monthly_cap_usd - spent or org.purchase_moves_tier(self.topup_usd, usd):

@@ -1,7 +1,12 @@
-"""Figures a command needs from the price book, handed in as plain values.
+"""Typed values the aggregates record in their events and hold in their state.
 
-The application reads the price book and passes these; the aggregates record
-them in their events, so a replay never needs the price book again.
+Figures a command needs from the price book (``PlanTerms``, ``TierRule``,
+``TaskSpec``) are handed in as plain values and recorded in the events, so a
+replay never needs the price book again; the settings a user chose
+(``RefillSettings``, ``AutobillSettings``) likewise. Each is a frozen
+dataclass that round-trips through the event store with its type
+(``ledger.application``: one transcoding each, as in eventsourcing's
+cargo-shipping example), so mypy checks every field an event carries.
 """
 
 from __future__ import annotations
@@ -70,6 +75,17 @@ class TierRule:
         )
 
 
+def typed(state: dict[str, Any], **types: Any) -> None:
+    """Upcast a version-1 stored state in place: each named field held the plain dict
+    of a typed value (``from_dict``); a list of them, or None, stays a list or None."""
+    for name, value_type in types.items():
+        value = state.get(name)
+        if isinstance(value, dict):
+            state[name] = value_type.from_dict(value)
+        elif isinstance(value, list):
+            state[name] = [value_type.from_dict(v) if isinstance(v, dict) else v for v in value]
+
+
 @dataclass(frozen=True, slots=True)
 class TaskSpec:
     """One usage line's identical tasks: what each costs and how long it runs."""
@@ -78,3 +94,39 @@ class TaskSpec:
     credits_each: int
     processing_us: int = 0  # A09: how long a task holds a concurrency slot
     label: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class RefillSettings:
+    """W15: below ``trigger`` credits, buy ``amount_usd`` of credits, at most
+    ``monthly_max_usd`` a calendar month (whole dollars)."""
+
+    trigger: int
+    amount_usd: int
+    monthly_max_usd: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RefillSettings:
+        return cls(
+            trigger=int(data["trigger"]),
+            amount_usd=int(data["amount_usd"]),
+            monthly_max_usd=int(data["monthly_max_usd"]),
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class AutobillSettings:
+    """A04: strictly below ``threshold`` credits, an hourly check buys ``amount``."""
+
+    threshold: int
+    amount: int
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> AutobillSettings:
+        return cls(threshold=int(data["threshold"]), amount=int(data["amount"]))

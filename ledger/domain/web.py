@@ -8,6 +8,7 @@ timestamp (S03).
 
 from __future__ import annotations
 
+import dataclasses
 from bisect import bisect_left
 from collections.abc import Sequence
 from datetime import datetime
@@ -30,7 +31,7 @@ from ledger.domain.runs import (
     split_lane,
     tasks_at_or_before,
 )
-from ledger.domain.terms import PlanTerms, TaskSpec
+from ledger.domain.terms import PlanTerms, RefillSettings, TaskSpec, typed
 from ledger.domain.time import (
     DAY_US,
     billing_date,
@@ -84,9 +85,27 @@ def prorate(price: Decimal, start: datetime, end: datetime, at: datetime) -> Dec
 class WebWorkspace(SimulatedAggregate):
     """A web-app workspace (surface "web"): one pool of credits shared by its editors."""
 
+    class_version = 2  # v1 snapshots held terms and settings as plain dicts
+
+    @staticmethod
+    def upcast_v1_v2(state: dict[str, Any]) -> None:
+        typed(
+            state,
+            terms=PlanTerms,
+            pending_terms=PlanTerms,
+            fallback_terms=PlanTerms,
+            refill=RefillSettings,
+        )
+
     class PlanSubscribed(Aggregate.Created):
+        class_version = 2  # v1 stored terms as a plain dict
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            typed(state, terms=PlanTerms, refill=RefillSettings)
+
         name: str
-        terms: dict[str, Any]
+        terms: PlanTerms
         billing: Billing
         anchor: datetime
         editors: list[str]
@@ -96,7 +115,7 @@ class WebWorkspace(SimulatedAggregate):
         credit_price_usd: Decimal
         enterprise_cap_usd: Decimal
         enterprise_pool: EnterprisePoolPolicy
-        refill: dict[str, int] | None
+        refill: RefillSettings | None
         free_credits: FreeCreditsPolicy
         plan_refresh: PlanRefreshPolicy
         refill_window: RefillWindowPolicy
@@ -104,7 +123,7 @@ class WebWorkspace(SimulatedAggregate):
     def __init__(
         self,
         name: str,
-        terms: dict[str, Any],
+        terms: PlanTerms,
         billing: Billing,
         anchor: datetime,
         editors: list[str],
@@ -114,7 +133,7 @@ class WebWorkspace(SimulatedAggregate):
         credit_price_usd: Decimal,
         enterprise_cap_usd: Decimal,
         enterprise_pool: EnterprisePoolPolicy,
-        refill: dict[str, int] | None,
+        refill: RefillSettings | None,
         free_credits: FreeCreditsPolicy,
         plan_refresh: PlanRefreshPolicy,
         refill_window: RefillWindowPolicy,
@@ -124,7 +143,7 @@ class WebWorkspace(SimulatedAggregate):
         self.plan_refresh = plan_refresh
         self.refill_window = refill_window
         self.refresh_due: list[int] | None = None  # [instant us, period]: after_24h only
-        self.terms = dict(terms)
+        self.terms = terms
         self.billing = billing
         self.anchor = anchor
         self.periods = 0  # billing dates passed since the anchor (W05)
@@ -135,12 +154,12 @@ class WebWorkspace(SimulatedAggregate):
         self.credit_price_usd = credit_price_usd
         self.enterprise_cap_usd = enterprise_cap_usd
         self.enterprise_pool = enterprise_pool
-        self.refill = dict(refill) if refill else None
+        self.refill = refill
         self.refill_month = ""
         self.refill_spent_usd = 0
-        self.pending_terms: dict[str, Any] | None = None  # W12: a scheduled downgrade
+        self.pending_terms: PlanTerms | None = None  # W12: a scheduled downgrade
         self.cancel_at: datetime | None = None  # W13: end of the paid period
-        self.fallback_terms: dict[str, Any] | None = None  # W13: Free, after the period
+        self.fallback_terms: PlanTerms | None = None  # W13: Free, after the period
         self.seat_credit_usd = Decimal("0.00")  # W04: owed to the next invoice
 
     # ----------------------------------------------------------------- creation
@@ -159,7 +178,7 @@ class WebWorkspace(SimulatedAggregate):
         credit_price_usd: Decimal = Decimal("0.01"),
         enterprise_cap_usd: Decimal = Decimal("9999"),
         enterprise_pool: EnterprisePoolPolicy = EnterprisePoolPolicy.ANNUAL,
-        refill: dict[str, int] | None = None,
+        refill: RefillSettings | None = None,
         free_credits: FreeCreditsPolicy = FreeCreditsPolicy.FORFEIT,
         plan_refresh: PlanRefreshPolicy = PlanRefreshPolicy.AT_ANCHOR,
         refill_window: RefillWindowPolicy = RefillWindowPolicy.CALENDAR_MONTH,
@@ -171,9 +190,7 @@ class WebWorkspace(SimulatedAggregate):
         if refill is not None:
             # On a plan without Auto Refill (Free) the settings wait, dormant, for an
             # upgrade: `_refill_possible` never fires them there (W15).
-            rules.enforce(
-                rules.w15_refill_settings(refill["amount_usd"], refill["monthly_max_usd"])
-            )
+            rules.enforce(rules.w15_refill_settings(refill.amount_usd, refill.monthly_max_usd))
         if terms.plan is Plan.ENTERPRISE and terms.allowance <= 0:
             raise DomainError("an Enterprise workspace needs contract credits", "W16")
         usd = _cents(terms.seat_price(billing) * len(editors))
@@ -182,7 +199,7 @@ class WebWorkspace(SimulatedAggregate):
             id=id,
             timestamp=utc(at),
             name=name,
-            terms=terms.to_dict(),
+            terms=terms,
             billing=billing,
             anchor=utc(at),
             editors=list(editors),
@@ -192,7 +209,7 @@ class WebWorkspace(SimulatedAggregate):
             credit_price_usd=credit_price_usd,
             enterprise_cap_usd=enterprise_cap_usd,
             enterprise_pool=enterprise_pool,
-            refill=dict(refill) if refill else None,
+            refill=refill,
             free_credits=free_credits,
             plan_refresh=plan_refresh,
             refill_window=refill_window,
@@ -202,11 +219,11 @@ class WebWorkspace(SimulatedAggregate):
 
     @property
     def plan_terms(self) -> PlanTerms:
-        return PlanTerms.from_dict(self.terms)
+        return self.terms
 
     @property
     def plan(self) -> Plan:
-        return Plan(self.terms["plan"])
+        return self.terms.plan
 
     @property
     def balance(self) -> int:
@@ -248,14 +265,12 @@ class WebWorkspace(SimulatedAggregate):
             )
             if self.plan_credits > 0:
                 self._forfeit(at, self.plan_credits, ForfeitReason.CANCELLATION)
-            fallback = self.fallback_terms or FREE_FALLBACK.to_dict()
+            fallback = self.fallback_terms or FREE_FALLBACK
             self.trigger_event(self.PlanEnded, timestamp=at, from_plan=terms.plan, terms=fallback)
             return
         if self.pending_terms is not None and period_end:
-            new = PlanTerms.from_dict(self.pending_terms)
-            self.trigger_event(
-                self.PlanDowngraded, timestamp=at, from_plan=terms.plan, terms=new.to_dict()
-            )
+            new = self.pending_terms
+            self.trigger_event(self.PlanDowngraded, timestamp=at, from_plan=terms.plan, terms=new)
             terms = new
         gross = (
             _cents(terms.seat_price(self.billing) * len(self.editors))
@@ -345,23 +360,35 @@ class WebWorkspace(SimulatedAggregate):
             aggregate.refresh_due = None
 
     class PlanEnded(Aggregate.Event):
+        class_version = 2  # v1 stored terms as a plain dict
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            typed(state, terms=PlanTerms)
+
         from_plan: Plan
-        terms: dict[str, Any]  # Free's figures (W01, W03), with no new grant
+        terms: PlanTerms  # Free's figures (W01, W03), with no new grant
 
         def apply(self, aggregate: WebWorkspace) -> None:
             # W13: back to Free, with no new Free grant; purchased credits stay.
-            aggregate.terms = dict(self.terms, allowance=0)
+            aggregate.terms = dataclasses.replace(self.terms, allowance=0)
             aggregate.refresh_due = None
             aggregate.cancel_at = None
             aggregate.fallback_terms = None
             aggregate.pending_terms = None
 
     class PlanDowngraded(Aggregate.Event):
+        class_version = 2  # v1 stored terms as a plain dict
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            typed(state, terms=PlanTerms)
+
         from_plan: Plan
-        terms: dict[str, Any]
+        terms: PlanTerms
 
         def apply(self, aggregate: WebWorkspace) -> None:
-            aggregate.terms = dict(self.terms)
+            aggregate.terms = self.terms
             aggregate.pending_terms = None
 
     # ------------------------------------------------------------ plan changes
@@ -381,7 +408,7 @@ class WebWorkspace(SimulatedAggregate):
                 dropped_plan=(
                     Plan.FREE
                     if self.cancel_at is not None
-                    else Plan(self.pending_terms["plan"])
+                    else self.pending_terms.plan
                     if self.pending_terms is not None
                     else None
                 ),
@@ -412,7 +439,7 @@ class WebWorkspace(SimulatedAggregate):
                 self.PlanUpgraded,
                 timestamp=at,
                 from_plan=current.plan,
-                terms=terms.to_dict(),
+                terms=terms,
                 credits_added=terms.allowance,
                 usd=usd,
                 new_anchor=at,
@@ -426,7 +453,7 @@ class WebWorkspace(SimulatedAggregate):
                 self.PlanUpgraded,
                 timestamp=at,
                 from_plan=current.plan,
-                terms=terms.to_dict(),
+                terms=terms,
                 credits_added=max(0, terms.allowance - current.allowance),
                 usd=usd,
                 new_anchor=None,
@@ -437,7 +464,7 @@ class WebWorkspace(SimulatedAggregate):
             self.DowngradeScheduled,
             timestamp=at,
             to_plan=terms.plan,
-            terms=terms.to_dict(),
+            terms=terms,
             effective_at=end,
         )
 
@@ -463,20 +490,26 @@ class WebWorkspace(SimulatedAggregate):
         if self.cancel_at is not None:
             return
         _, end = self.paid_period()
-        fallback = (free_terms or FREE_FALLBACK).to_dict()
+        fallback = free_terms or FREE_FALLBACK
         self.trigger_event(
             self.CancellationScheduled, timestamp=at, effective_at=end, fallback_terms=fallback
         )
 
     class PlanUpgraded(Aggregate.Event):
+        class_version = 2  # v1 stored terms as a plain dict
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            typed(state, terms=PlanTerms)
+
         from_plan: Plan
-        terms: dict[str, Any]
+        terms: PlanTerms
         credits_added: int
         usd: Decimal
         new_anchor: datetime | None
 
         def apply(self, aggregate: WebWorkspace) -> None:
-            aggregate.terms = dict(self.terms)
+            aggregate.terms = self.terms
             aggregate.plan_credits += self.credits_added  # W11: the difference, not a reset
             aggregate.pending_terms = None
             aggregate.cancel_at = None
@@ -496,20 +529,32 @@ class WebWorkspace(SimulatedAggregate):
             aggregate.purchased += self.amount
 
     class DowngradeScheduled(Aggregate.Event):
+        class_version = 2  # v1 stored terms as a plain dict
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            typed(state, terms=PlanTerms)
+
         to_plan: Plan
-        terms: dict[str, Any]
+        terms: PlanTerms
         effective_at: datetime
 
         def apply(self, aggregate: WebWorkspace) -> None:
-            aggregate.pending_terms = dict(self.terms)
+            aggregate.pending_terms = self.terms
 
     class CancellationScheduled(Aggregate.Event):
+        class_version = 2  # v1 stored fallback_terms as a plain dict
+
+        @staticmethod
+        def upcast_v1_v2(state: dict[str, Any]) -> None:
+            typed(state, fallback_terms=PlanTerms)
+
         effective_at: datetime
-        fallback_terms: dict[str, Any]
+        fallback_terms: PlanTerms
 
         def apply(self, aggregate: WebWorkspace) -> None:
             aggregate.cancel_at = self.effective_at
-            aggregate.fallback_terms = dict(self.fallback_terms)
+            aggregate.fallback_terms = self.fallback_terms
 
     class ScheduledChangeDropped(Aggregate.Event):
         """W12: the current plan was chosen again; ``dropped_plan`` is the plan the
@@ -648,7 +693,7 @@ class WebWorkspace(SimulatedAggregate):
         if self.refill is None or not self.plan_terms.auto_refill:
             return False
         spent = self.refill_spent_usd if self.refill_month == self._refill_window(at) else 0
-        return spent + self.refill["amount_usd"] <= self.refill["monthly_max_usd"]
+        return spent + self.refill.amount_usd <= self.refill.monthly_max_usd
 
     def _refill_window(self, at: datetime) -> str:
         """W15: the window the monthly maximum counts over (policy ``refill_window``)."""
@@ -807,7 +852,7 @@ class _WebBatch:
             return False
         window = self.ws._refill_window(from_us(t))  # W15: its policy refill_window
         spent = self.refill_spent if self.refill_month == window else 0
-        return spent + refill["amount_usd"] <= refill["monthly_max_usd"]
+        return spent + refill.amount_usd <= refill.monthly_max_usd
 
     @staticmethod
     def _cost(lane: Lane) -> int:
@@ -828,7 +873,7 @@ class _WebBatch:
             t0 = min(lanes[j].at(pos[j]) for j in live)
             end = max(lanes[j].last for j in live)
             refill = self._refill_possible(t0)  # one day: the month does not turn
-            floor = self.ws.refill["trigger"] if refill and self.ws.refill else -1
+            floor = self.ws.refill.trigger if refill and self.ws.refill else -1
             last = largest_true(t0, end, partial(self._safe, live, floor))
             if last >= t0:
                 for j in live:
@@ -873,7 +918,7 @@ class _WebBatch:
         i = self.pos[j]
         t = lane.at(i)
         cost = self._cost(lane)
-        floor = self.ws.refill["trigger"] if refill and self.ws.refill else -1
+        floor = self.ws.refill.trigger if refill and self.ws.refill else -1
         if cost == 0 or self.balance - cost > floor:  # W10: Explore Mode costs nothing
             k = 1
             if self.paying <= 1 or self.plan == 0:
@@ -887,7 +932,7 @@ class _WebBatch:
             return
         if refill and self.ws.refill:
             # W15: the refill is bought first, then this generation goes on.
-            amount = Decimal(self.ws.refill["amount_usd"])
+            amount = Decimal(self.ws.refill.amount_usd)
             credits = int(amount / self.ws.credit_price_usd)
             usd = _cents(amount)
             self.refills.append((t, lane.order, credits, usd))

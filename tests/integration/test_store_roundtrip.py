@@ -4,6 +4,8 @@ SQLite and on PostgreSQL (the ``store`` fixture, tests/conftest.py)."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from dataclasses import fields, is_dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
@@ -14,9 +16,15 @@ from uuid import UUID
 import pytest
 from eventsourcing.domain import Aggregate
 
-from ledger.application import SNAPSHOT_INTERVAL, Ledger, plan_terms
+from ledger.application import (
+    SNAPSHOT_INTERVAL,
+    STORED_VALUES,
+    Ledger,
+    SimulatedSnapshot,
+    plan_terms,
+)
 from ledger.domain.api import ApiOrganization
-from ledger.domain.terms import TaskSpec
+from ledger.domain.terms import AutobillSettings, RefillSettings, TaskSpec
 from ledger.domain.types import Billing, DailyLimitPolicy, FreeCreditsPolicy, GenerationMode, Plan
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.loader import load_price_book
@@ -48,7 +56,7 @@ def a_workspace_history(app: Ledger) -> WebWorkspace:
         BOOK,
         Plan.PRO,
         editors=[f"e{i}" for i in range(7)],
-        refill={"trigger": 100, "amount_usd": 10, "monthly_max_usd": 30},
+        refill=RefillSettings(trigger=100, amount_usd=10, monthly_max_usd=30),
     )
     ws.add_editor(START + day, "h")  # EditorAdded
     ws.remove_editor(START + 2 * day, "h")  # EditorRemoved
@@ -101,7 +109,7 @@ def an_organization_history(app: Ledger) -> ApiOrganization:
         START,
         BOOK,
         members=["owner", "dev"],
-        autobill={"threshold": 500, "amount": 1000},
+        autobill=AutobillSettings(threshold=500, amount=1000),
     )
     org.purchase_credits(START, 2000)  # CreditsPurchased
     org.purchase_credits(START, 9000)  # PurchaseRefused: over Tier 1's $100
@@ -234,3 +242,39 @@ def test_uuid_ids_derive_from_run_and_name() -> None:
     assert a.workspace_id("w") == b.workspace_id("w")
     assert isinstance(a.workspace_id("w"), UUID)
     assert a.workspace_id("w") != Ledger("memory", run="y").workspace_id("w")
+
+
+def as_version_1(state: bytes) -> bytes:
+    """A stored state as version 1 wrote it: typed values as plain objects, no version."""
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            if value.get("_type_") in {name for _, name in STORED_VALUES}:
+                return plain(value["_data_"])
+            return {k: plain(v) for k, v in value.items() if k != "class_version"}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    return json.dumps(plain(json.loads(state)), separators=(",", ":")).encode()
+
+
+def test_events_and_snapshots_stored_by_version_1_read_back_typed() -> None:
+    app = Ledger("memory", run="v1")
+    ws = a_workspace_history(app)
+    org = an_organization_history(app)
+    app.flush()
+    upgraded = 0
+    for aggregate in (ws, org):
+        for stored in app.recorder.select_events(aggregate.id):
+            old = dataclasses.replace(stored, state=as_version_1(stored.state))
+            upgraded += old.state != stored.state
+            assert_same(app.mapper.to_domain_event(stored), app.mapper.to_domain_event(old), "v1")
+    assert upgraded >= 8  # every event type that holds a typed value was rewritten
+    snapshot = SimulatedSnapshot.take(ws)
+    state = app.mapper.to_stored_event(snapshot)
+    old = dataclasses.replace(state, state=as_version_1(state.state))
+    assert old.state != state.state
+    snapshot_read: Any = app.mapper.to_domain_event(old)
+    restored = snapshot_read.mutate(None)
+    assert_same(vars(ws), vars(restored), "snapshot")

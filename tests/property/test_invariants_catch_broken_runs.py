@@ -15,7 +15,7 @@ import pytest
 
 from ledger.application import Ledger
 from ledger.domain.api import ApiOrganization
-from ledger.domain.terms import TaskSpec
+from ledger.domain.terms import AutobillSettings, TaskSpec
 from ledger.domain.types import ForfeitReason, GenerationMode, Plan
 from ledger.domain.web import WebWorkspace
 from ledger.invariants import (
@@ -50,7 +50,7 @@ def standard(app: Ledger) -> WebWorkspace:
 
 def organization(app: Ledger, tier: int = 1) -> ApiOrganization:
     return app.open_organization(
-        "backend", START, BOOK, tier=tier, autobill={"threshold": 1000, "amount": 5000}
+        "backend", START, BOOK, tier=tier, autobill=AutobillSettings(threshold=1000, amount=5000)
     )
 
 

@@ -12,7 +12,7 @@ import pytest
 from freezegun import freeze_time
 
 from ledger.application import SNAPSHOT_INTERVAL, Ledger
-from ledger.domain.terms import TaskSpec
+from ledger.domain.terms import AutobillSettings, RefillSettings, TaskSpec
 from ledger.domain.types import Billing, Plan
 from ledger.pricing.loader import load_price_book
 
@@ -30,7 +30,7 @@ def build(path: Path) -> dict[str, list[tuple[Any, ...]]]:
         book,
         Plan.STANDARD,
         billing=Billing.MONTHLY,
-        refill={"trigger": 100, "amount_usd": 10, "monthly_max_usd": 30},
+        refill=RefillSettings(trigger=100, amount_usd=10, monthly_max_usd=30),
     )
     ws.purchase_credits(START + timedelta(hours=1), 2000)
     ws.add_editor(START + timedelta(days=3), "b")
@@ -41,7 +41,9 @@ def build(path: Path) -> dict[str, list[tuple[Any, ...]]]:
         ws.pass_billing_date(due)
         if month == 2:
             app.flush()  # saves in several batches, as a replay does
-    org = app.open_organization("backend", START, book, autobill={"threshold": 500, "amount": 2000})
+    org = app.open_organization(
+        "backend", START, book, autobill=AutobillSettings(threshold=500, amount=2000)
+    )
     org.purchase_credits(START, 1000)
     org.submit_tasks(START + timedelta(minutes=5), 60_000_000, 30, TaskSpec("gen4.5", 120), 2, 200)
     org.check_autobill(START + timedelta(hours=1))

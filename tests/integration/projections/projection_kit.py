@@ -25,7 +25,7 @@ import duckdb
 
 from ledger.application import Ledger, plan_terms
 from ledger.domain.api import ApiOrganization
-from ledger.domain.terms import TaskSpec
+from ledger.domain.terms import AutobillSettings, RefillSettings, TaskSpec
 from ledger.domain.types import Billing, DailyLimitPolicy, GenerationMode, Plan
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.loader import load_price_book
@@ -122,7 +122,7 @@ class RichLedger:
     def _studio(self) -> None:
         """Pro, six editors, Auto Refill; downgrade, upgrade, explore, cancel (W03-W15)."""
         editors = [f"e{i}" for i in range(6)]
-        refill = {"trigger": 200, "amount_usd": 10, "monthly_max_usd": 30}
+        refill = RefillSettings(trigger=200, amount_usd=10, monthly_max_usd=30)
         self._open_workspace("studio", at(1, 5, 9, 30), Plan.PRO, editors=editors, refill=refill)
 
         def ws() -> WebWorkspace:  # opened when the first action runs
@@ -250,7 +250,7 @@ class RichLedger:
             "backend",
             at(1, 2, 8),
             members=["owner", "dev"],
-            autobill={"threshold": 1000, "amount": 2000},
+            autobill=AutobillSettings(threshold=1000, amount=2000),
         )
 
         def org() -> ApiOrganization:

@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from ledger.application import Ledger
-from ledger.domain.terms import TaskSpec
+from ledger.domain.terms import AutobillSettings, TaskSpec
 from ledger.domain.types import Plan
 from projections.projector import Projector
 from tests.integration.projections.projection_kit import BOOK, END, START, Projected
@@ -70,7 +70,9 @@ def test_monthly_summary_of_a_small_ledger_is_the_hand_computed_one(
     # 1,625 credits: 16 of 20 go through (1,600), 4 refused.
     ws.generate(t(2, 20, 9), MINUTE_US, 20, TaskSpec("gen4.5", 100))
 
-    org = app.open_organization("o", t(1, 10, 8), BOOK, autobill={"threshold": 500, "amount": 1000})
+    org = app.open_organization(
+        "o", t(1, 10, 8), BOOK, autobill=AutobillSettings(threshold=500, amount=1000)
+    )
     org.purchase_credits(t(1, 10, 8), 2000)  # $20
     video = TaskSpec("gen4_turbo", 60, processing_us=5 * MINUTE_US)
     org.submit_tasks(t(1, 11, 10), MINUTE_US, 30, video, 2, 1000, refunded=[0])  # 1,800 used

@@ -10,14 +10,14 @@ import pytest
 from ledger.application import Ledger
 from ledger.domain.api import ApiOrganization
 from ledger.domain.errors import DomainError
-from ledger.domain.terms import TaskSpec
+from ledger.domain.terms import AutobillSettings, TaskSpec
 from ledger.domain.time import next_hour_us, to_us
 from ledger.domain.types import AutobillCapPolicy, RefusalReason
 from ledger.pricing.models import PriceBook
 from tests.unit.domain.domain_kit import HOUR_US, at, kinds, only, recorded
 
 START = at(2027, 1, 1)
-AUTOBILL = {"threshold": 500, "amount": 1000}
+AUTOBILL = AutobillSettings(threshold=500, amount=1000)
 
 
 def spend(org: ApiOrganization, when: datetime, credits: int) -> None:
@@ -64,7 +64,9 @@ def test_a04_a_recharge_under_1000_credits_is_an_error(
     ledger: Ledger, book: PriceBook, amount: int
 ) -> None:
     with pytest.raises(DomainError, match="A04"):
-        ledger.open_organization("o", START, book, autobill={"threshold": 500, "amount": amount})
+        ledger.open_organization(
+            "o", START, book, autobill=AutobillSettings(threshold=500, amount=amount)
+        )
     org = ledger.open_organization("p", START, book)
     with pytest.raises(DomainError, match="A04"):
         org.enable_autobill(at(2027, 1, 2), threshold=500, amount=amount)
@@ -128,7 +130,7 @@ def capped(ledger: Ledger, book: PriceBook, policy: AutobillCapPolicy) -> ApiOrg
         START,
         book,
         tier=5,
-        autobill={"threshold": 10_000_000, "amount": 1_500_000},
+        autobill=AutobillSettings(threshold=10_000_000, amount=1_500_000),
         autobill_cap=policy,
     )
     org.purchase_credits(START, 9_500_000)  # $95,000; the balance is below the threshold

@@ -12,7 +12,7 @@ import pytest
 from ledger.application import Ledger, account_uuid, plan_terms
 from ledger.domain.api import ApiOrganization
 from ledger.domain.errors import DomainError
-from ledger.domain.terms import TaskSpec
+from ledger.domain.terms import AutobillSettings, RefillSettings, TaskSpec
 from ledger.domain.types import Plan, Surface
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.models import PriceBook
@@ -51,7 +51,10 @@ def test_s01_the_catalogues_differ_by_surface(book: PriceBook) -> None:
 
 def _walk(value: Any, path: str, found: list[tuple[str, Any]]) -> None:
     found.append((path, value))
-    if isinstance(value, dict):
+    if is_dataclass(value) and not isinstance(value, type):  # PlanTerms, RefillSettings ...
+        for f in fields(value):
+            _walk(getattr(value, f.name), f"{path}.{f.name}", found)
+    elif isinstance(value, dict):
         for k, v in value.items():
             _walk(v, f"{path}.{k}", found)
     elif isinstance(value, list):
@@ -65,12 +68,14 @@ def test_s02_events_hold_whole_credits_and_decimal_dollars(ledger: Ledger, book:
         START,
         book,
         Plan.STANDARD,
-        refill={"trigger": 100, "amount_usd": 10, "monthly_max_usd": 50},
+        refill=RefillSettings(trigger=100, amount_usd=10, monthly_max_usd=50),
     )
     ws.add_editor(at(2027, 1, 9, 7, 13), "b")
     ws.generate(at(2027, 1, 10), HOUR_US, 5, web_task(book, "gen4.5", seconds=7))
     ws.change_plan(at(2027, 1, 17, 3), plan_terms(book, Plan.PRO))
-    org = ledger.open_organization("o", START, book, autobill={"threshold": 10, "amount": 1234})
+    org = ledger.open_organization(
+        "o", START, book, autobill=AutobillSettings(threshold=10, amount=1234)
+    )
     org.check_autobill(at(2027, 1, 1, 1))
     org.purchase_credits(at(2027, 1, 2), 3333)
     found: list[tuple[str, Any]] = []
@@ -94,9 +99,15 @@ def test_s02_one_credit_costs_one_cent_on_both_surfaces(ledger: Ledger, book: Pr
     # What each surface records as paid for the credits it adds: purchases of
     # several sizes, an Auto Refill (W15) and an autobill recharge (A04).
     ws = ledger.open_workspace(
-        "w", START, book, Plan.PRO, refill={"trigger": 0, "amount_usd": 20, "monthly_max_usd": 40}
+        "w",
+        START,
+        book,
+        Plan.PRO,
+        refill=RefillSettings(trigger=0, amount_usd=20, monthly_max_usd=40),
     )
-    org = ledger.open_organization("o", START, book, autobill={"threshold": 500, "amount": 3000})
+    org = ledger.open_organization(
+        "o", START, book, autobill=AutobillSettings(threshold=500, amount=3000)
+    )
     for credits in (1000, 2500, 12_345):
         ws.purchase_credits(at(2027, 1, 2), credits)
     for credits in (1000, 2500):  # Tier 1's 30-day cap is $100 (A07)

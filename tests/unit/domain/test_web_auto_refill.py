@@ -3,19 +3,21 @@ the trigger, and stops at the calendar month's dollar maximum."""
 
 from __future__ import annotations
 
+import dataclasses
 from decimal import Decimal
 
 import pytest
 
 from ledger.application import Ledger, plan_terms
 from ledger.domain.errors import DomainError
+from ledger.domain.terms import RefillSettings
 from ledger.domain.types import Plan, RefusalReason
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.models import PriceBook
 from tests.unit.domain.domain_kit import DAY_US, HOUR_US, at, kinds, only, recorded, web_task
 
 START = at(2027, 1, 1)
-REFILL = {"trigger": 100, "amount_usd": 10, "monthly_max_usd": 20}
+REFILL = RefillSettings(trigger=100, amount_usd=10, monthly_max_usd=20)
 
 
 def refills(ws: WebWorkspace) -> list[WebWorkspace.CreditsPurchased]:
@@ -38,7 +40,7 @@ def test_w15_a_refill_is_bought_before_the_generation_that_would_cross_the_trigg
 def test_w15_landing_exactly_on_the_trigger_fires_the_refill(
     ledger: Ledger, book: PriceBook
 ) -> None:
-    refill = dict(REFILL, trigger=125)
+    refill = dataclasses.replace(REFILL, trigger=125)
     ws = ledger.open_workspace("w", START, book, Plan.STANDARD, refill=refill)
     ws.generate(at(2027, 1, 2), HOUR_US, 2, web_task(book, "gen4.5", seconds=10))
     # The 2nd would leave 375 - 250 = 125, at the trigger: the refill comes first.
@@ -47,7 +49,7 @@ def test_w15_landing_exactly_on_the_trigger_fires_the_refill(
 
 
 def test_w15_one_credit_above_the_trigger_does_not_refill(ledger: Ledger, book: PriceBook) -> None:
-    refill = dict(REFILL, trigger=124)
+    refill = dataclasses.replace(REFILL, trigger=124)
     ws = ledger.open_workspace("w", START, book, Plan.STANDARD, refill=refill)
     ws.generate(at(2027, 1, 2), HOUR_US, 2, web_task(book, "gen4.5", seconds=10))
     assert refills(ws) == []
@@ -85,7 +87,7 @@ def test_w15_the_maximum_is_counted_by_calendar_month(ledger: Ledger, book: Pric
 def test_w15_a_refill_blocked_in_one_month_fires_in_the_next_within_one_run(
     ledger: Ledger, book: PriceBook
 ) -> None:
-    one_a_month = {"trigger": 100, "amount_usd": 10, "monthly_max_usd": 10}
+    one_a_month = RefillSettings(trigger=100, amount_usd=10, monthly_max_usd=10)
     ws = ledger.open_workspace("w", START, book, Plan.STANDARD, refill=one_a_month)
     task = web_task(book, "gen4.5", seconds=1)  # 25 each
     # January: 20 generations take 625 to 125; the 21st would leave 100, so January's
@@ -119,12 +121,12 @@ def test_w15_auto_refill_is_not_available_on_free_and_wakes_up_after_an_upgrade(
 @pytest.mark.parametrize(
     "refill",
     [
-        {"trigger": 100, "amount_usd": 5, "monthly_max_usd": 20},  # under $10
-        {"trigger": 100, "amount_usd": 30, "monthly_max_usd": 20},  # max below one refill
+        RefillSettings(trigger=100, amount_usd=5, monthly_max_usd=20),  # under $10
+        RefillSettings(trigger=100, amount_usd=30, monthly_max_usd=20),  # max below one refill
     ],
 )
 def test_w15_refill_settings_are_checked(
-    ledger: Ledger, book: PriceBook, refill: dict[str, int]
+    ledger: Ledger, book: PriceBook, refill: RefillSettings
 ) -> None:
     with pytest.raises(DomainError, match="W15"):
         ledger.open_workspace("w", START, book, Plan.STANDARD, refill=refill)

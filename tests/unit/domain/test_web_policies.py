@@ -14,6 +14,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from ledger.application import Ledger, plan_terms
+from ledger.domain.terms import RefillSettings
 from ledger.domain.types import (
     Billing,
     ForfeitReason,
@@ -109,7 +110,7 @@ def test_w05_plan_refresh_policy_after_24h_leaves_the_old_credits_for_a_day() ->
     assert ws.plan_credits == 625
 
 
-REFILL = {"trigger": 100, "amount_usd": 10, "monthly_max_usd": 10}
+REFILL = RefillSettings(trigger=100, amount_usd=10, monthly_max_usd=10)
 
 
 def refill_instants(ledger: Ledger, book: PriceBook, window: RefillWindowPolicy) -> list[datetime]:

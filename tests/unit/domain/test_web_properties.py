@@ -12,7 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ledger.application import Ledger
-from ledger.domain.terms import TaskSpec
+from ledger.domain.terms import RefillSettings, TaskSpec
 from ledger.domain.types import Plan, RefusalReason
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.loader import load_price_book
@@ -50,12 +50,10 @@ class Refill:
     amount_usd: int
     monthly_max_usd: int
 
-    def as_dict(self) -> dict[str, int]:
-        return {
-            "trigger": self.trigger,
-            "amount_usd": self.amount_usd,
-            "monthly_max_usd": self.monthly_max_usd,
-        }
+    def settings(self) -> RefillSettings:
+        return RefillSettings(
+            trigger=self.trigger, amount_usd=self.amount_usd, monthly_max_usd=self.monthly_max_usd
+        )
 
 
 refills = st.one_of(
@@ -107,7 +105,7 @@ class Outcome:
 
 
 def workspace(case: Case) -> WebWorkspace:
-    refill = case.refill.as_dict() if case.refill else None
+    refill = case.refill.settings() if case.refill else None
     ws = Ledger("memory", run="p").open_workspace("w", START, BOOK, case.plan, refill=refill)
     if case.purchased:
         ws.purchase_credits(START, case.purchased)
