@@ -59,7 +59,14 @@ class Table:
     def row(self, **values: Any) -> tuple[Any, ...]:
         """A staged row built by column name: a missing or unknown column is a
         ``TypeError`` naming it, so no two columns can be swapped by position."""
-        row: tuple[Any, ...] = self._row_type(**values)
+        row_type = self._row_type
+        if len(values) != len(row_type._fields):
+            row_type(**values)  # raises the TypeError that names the column
+        try:
+            row: tuple[Any, ...] = row_type._make(map(values.__getitem__, row_type._fields))
+        except KeyError:
+            row_type(**values)  # a misspelled column: the same TypeError
+            raise
         return row
 
     @property

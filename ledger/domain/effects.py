@@ -233,9 +233,26 @@ class RunSlice:
     kept: int  # credits kept once the slice is over
 
 
-def run_slices(event: Web.GenerationCharged | Api.TaskCharged) -> Iterator[RunSlice]:
+def run_slices(event: Web.GenerationCharged | Api.TaskCharged) -> list[RunSlice]:
     """A charged run cut at UTC midnights."""
-    first, interval, each = to_us(event.first_at), event.interval_us, event.credits_each
+    first, interval, each, count = (
+        to_us(event.first_at),
+        event.interval_us,
+        event.credits_each,
+        event.count,
+    )
+    last = first + (count - 1) * interval
+    if first // DAY_US == last // DAY_US:  # the common case: one day, one slice
+        kept = (count - len(event.refunded)) * each
+        return [
+            RunSlice(0, first, last, count, list(event.refunded), len(event.safety_failed), kept)
+        ]
+    return list(_cut(event, first, interval, each))
+
+
+def _cut(
+    event: Web.GenerationCharged | Api.TaskCharged, first: int, interval: int, each: int
+) -> Iterator[RunSlice]:
     slices = day_slices(first, interval, event.count)
     whole = len(slices) == 1
     for k, (s, n) in enumerate(slices):
@@ -470,11 +487,17 @@ def effects_of(event: Any, held: Held) -> Effects:
 
 def held_after(held: Held, effects: Effects) -> Held:
     """The buckets once ``effects`` have moved them."""
-    return Held(
-        plan=held.plan + effects.bucket_delta(Bucket.PLAN),
-        purchased=held.purchased + effects.bucket_delta(Bucket.PURCHASED),
-        credits=held.credits + effects.bucket_delta(Bucket.CREDITS),
-    )
+    if not effects.credits:
+        return held
+    plan, purchased, credits = held.plan, held.purchased, held.credits
+    for m in effects.credits:
+        if m.bucket is Bucket.PLAN:
+            plan += m.delta
+        elif m.bucket is Bucket.PURCHASED:
+            purchased += m.delta
+        else:
+            credits += m.delta
+    return Held(plan, purchased, credits)
 
 
 def event_types(*aggregates: type[Any]) -> list[type[Any]]:
