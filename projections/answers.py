@@ -17,7 +17,11 @@ from typing import TypedDict
 
 import duckdb
 
+from ledger.domain.effects import Move, Refused
+from ledger.domain.types import Bucket
 from projections import schema
+
+_PLAN = Bucket.PLAN.value
 
 # A refusal reason's rule, per surface when the two differ (docs/rules.md).
 RULES: dict[tuple[str, str], str] = {
@@ -64,18 +68,19 @@ WITH starts AS (
     SELECT ts, delta,
            lead(ts) OVER (ORDER BY ts, seq, entry_no) AS next_ts
     FROM ledger_entries
-    WHERE account_id = $account AND bucket = 'plan'
-      AND reason IN {schema.sql_list(("grant", "refresh"))}
+    WHERE account_id = $account AND bucket = '{_PLAN}'
+      AND reason IN {schema.sql_list((Move.GRANT.value, Move.REFRESH.value))}
 )
 SELECT s.ts, s.next_ts, s.delta,
        least(
            (SELECT min(e.day) FROM ledger_entries e
-            WHERE e.account_id = $account AND e.bucket = 'plan' AND e.reason = 'usage'
+            WHERE e.account_id = $account AND e.bucket = '{_PLAN}'
+              AND e.reason = '{Move.USAGE.value}'
               AND e.balance_after = 0 AND e.ts >= s.ts
               AND (s.next_ts IS NULL OR e.ts < s.next_ts)),
            (SELECT min({schema.utc_day("r.first_at")}) FROM refusals r
             WHERE r.account_id = $account AND r.surface = 'web'
-              AND r.kind = 'generation' AND r.reason = 'insufficient_credits'
+              AND r.kind = '{Refused.GENERATION.value}' AND r.reason = 'insufficient_credits'
               AND r.first_at >= s.ts AND (s.next_ts IS NULL OR r.first_at < s.next_ts))
        ) AS ran_out
 FROM starts s

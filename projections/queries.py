@@ -353,8 +353,10 @@ def key_findings(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
 
 # ------------------------------------------------------------------ credits per model per day
 
+# Used (charged - refunded) per UTC day and model: each day slice's kept credits,
+# the slice of ledger.domain.effects.run_slices whose movements ledger_entries holds.
 CREDITS_BY_MODEL_DAY = """
-SELECT day, model, SUM(count * credits_each - len(refunded) * credits_each) AS net
+SELECT day, model, SUM(kept) AS net
 FROM task_runs WHERE account_id = ? GROUP BY day, model ORDER BY day, model
 """
 

@@ -103,6 +103,12 @@ class Payment(Enum):
     REFILL = "refill"
     AUTOBILL = "autobill"
 
+    @property
+    def buys_credits(self) -> bool:
+        """A top-up (purchase, Auto Refill, autobill); the others pay for the plan
+        and its seats."""
+        return self in (Payment.PURCHASE, Payment.REFILL, Payment.AUTOBILL)
+
 
 class Refused(Enum):
     """What the simulation said no to (``refusals.kind``)."""

@@ -17,14 +17,15 @@ from decimal import Decimal
 import duckdb
 from dateutil.relativedelta import relativedelta
 
+from ledger.domain.effects import Move, Payment
 from ledger.domain.time import utc
 from ledger.runs import RunInfo
 from projections import queries, schema
 
-# usd_ledger kinds that buy credits; the others pay for the plan and its seats.
-CREDIT_KINDS = ("purchase", "refill", "autobill")
-# usd_ledger kinds that pay for (part of) a billing period of the plan and its seats.
-PLAN_KINDS = ("subscription", "renewal", "upgrade", "seat_added", "seat_removed")
+# usd_ledger kinds (the declared payments, ledger.domain.effects) that buy credits;
+# the others pay for (part of) a billing period of the plan and its seats.
+CREDIT_KINDS = tuple(p.value for p in Payment if p.buys_credits)
+PLAN_KINDS = tuple(p.value for p in Payment if not p.buys_credits)
 CENT = Decimal("0.01")
 
 
@@ -415,11 +416,11 @@ def _seats(conn: duckdb.DuckDBPyConnection, account: str) -> tuple[int, tuple[Se
 
 # A reset is two events at one instant: CreditsForfeited (the unused rest, if
 # any), then PlanCreditsRefreshed; a cancellation forfeits without a refresh.
-RESETS = """
+RESETS = f"""
 WITH refreshes AS (
     SELECT ts, SUM(delta) AS granted
     FROM ledger_entries
-    WHERE account_id = $account AND reason = 'refresh'
+    WHERE account_id = $account AND reason = '{Move.REFRESH.value}'
     GROUP BY ts
 ),
 forfeits AS (

@@ -1373,7 +1373,7 @@ def _monthly_table(acct: AccountReport, dom: str) -> str:
         caption = (
             "Per calendar month: the plan at the month's end (and its changes), editors at "
             "the month's end (and the change), credits bought by hand and by Auto Refill "
-            "(W15), credits used (refunded included), plan credits forfeited (W06), "
+            "(W15), credits used (charged less refunded), plan credits forfeited (W06), "
             "generations and other actions refused, and dollars on both bases."
         )
     else:
@@ -1391,8 +1391,8 @@ def _monthly_table(acct: AccountReport, dom: str) -> str:
         caption = (
             "Per calendar month: the tier at the month's end (and its raises, A06), credits "
             "bought by hand and by autobill (A04), autobill charges declined (A05), "
-            "recharges cut or blocked by the 30-day cap (A07), credits used (refunded "
-            "included), tasks and other actions refused, and dollars paid."
+            "recharges cut or blocked by the 30-day cap (A07), credits used (charged less "
+            "refunded), tasks and other actions refused, and dollars paid."
         )
     head = el("tr", None, *(el("th", {"scope": "col"}, text(c)) for c in columns))
     body = []

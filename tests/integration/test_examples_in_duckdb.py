@@ -3,7 +3,8 @@
 - balance_at (the SQL table macro) equals the aggregate state read from the
   event store at 50 random instants per account (S05), inside grouped runs too;
 - credits are conserved per account and bucket in SQL: granted + bought +
-  refunded - used - forfeited = final balance (S02).
+  refunded - charged - forfeited = final balance (S02), each figure summed as
+  the effect declarations count it (``schema.figure_sql``).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from pathlib import Path
 
 import pytest
 
+from ledger.domain.effects import Figure
 from ledger.runs import run_scenario
-from projections import queries
+from projections import queries, schema
 
 EXAMPLES = [
     p
@@ -61,20 +63,20 @@ def test_s02_credits_are_conserved_per_account_and_bucket_in_sql(
     conn = queries.connect(info.duckdb_path)
     try:
         rows = conn.execute(
-            """
+            f"""
             SELECT account_id, bucket,
-                   sum(delta) FILTER (WHERE reason IN ('grant', 'refresh', 'upgrade')) AS granted,
-                   sum(delta) FILTER (WHERE reason IN ('purchase', 'refill', 'autobill')) AS bought,
-                   sum(delta) FILTER (WHERE reason = 'refund') AS refunded,
-                   -sum(delta) FILTER (WHERE reason = 'usage') AS used,
-                   -sum(delta) FILTER (WHERE reason = 'forfeit') AS forfeited,
+                   {schema.figure_sql(Figure.GRANTED)} AS granted,
+                   {schema.figure_sql(Figure.BOUGHT)} AS bought,
+                   {schema.figure_sql(Figure.REFUNDED)} AS refunded,
+                   {schema.figure_sql(Figure.CHARGED)} AS charged,
+                   {schema.figure_sql(Figure.FORFEITED)} AS forfeited,
                    arg_max(balance_after, (seq, entry_no)) AS final
             FROM ledger_entries GROUP BY ALL ORDER BY ALL
             """
         ).fetchall()
         assert rows
-        for account, bucket, granted, bought, refunded, used, forfeited, final in rows:
-            total = (granted or 0) + (bought or 0) + (refunded or 0) - (used or 0)
+        for account, bucket, granted, bought, refunded, charged, forfeited, final in rows:
+            total = (granted or 0) + (bought or 0) + (refunded or 0) - (charged or 0)
             total -= forfeited or 0
             assert total == final, (account, bucket)
             assert final >= 0, (account, bucket)

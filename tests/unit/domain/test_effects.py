@@ -17,6 +17,7 @@ from ledger.domain.api import ApiOrganization
 from ledger.domain.effects import (
     DECLARATIONS,
     NOISE,
+    Effects,
     EffectsError,
     Figure,
     Held,
@@ -135,3 +136,29 @@ def test_payments_carry_the_credits_they_bought(ledger: Ledger, book: PriceBook)
     (paid,) = effects.paid
     assert (paid.kind, paid.usd, paid.credits) == (Payment.PURCHASE, Decimal("25.00"), 2500)
     assert effects.total(Figure.BOUGHT) == 2500
+
+
+def test_the_payments_that_buy_credits_are_the_bought_movements() -> None:
+    # The report splits dollars into credits bought and plan/seats by this.
+    assert {p.value for p in Payment if p.buys_credits} == {
+        m.value for m in Move if m.figure is Figure.BOUGHT
+    }
+
+
+def test_an_imported_opening_balance_is_granted_not_bought(ledger: Ledger, book: PriceBook) -> None:
+    org = ledger.open_organization("o", at(2027, 1, 1), book, balance=4_000)
+    effects = effects_of(org.pending_events[-1], Held())
+    assert [(m.bucket, m.move, m.delta) for m in effects.credits] == [
+        (Bucket.CREDITS, Move.OPENING, 4_000)
+    ]
+    assert effects.total(Figure.GRANTED) == 4_000 and effects.paid == ()
+
+
+def test_a_deferred_task_is_charged_and_refused_like_any_task() -> None:
+    # A08 defer: waiting moves nothing; the resubmission is a charge, its refusal a task's.
+    assert declaration(ApiOrganization.TaskDeferred).effects(None, Held()) == Effects()
+    assert (
+        declaration(ApiOrganization.TaskResubmitted).effects
+        is declaration(ApiOrganization.TaskCharged).effects
+    )
+    assert "batch_at" in declaration(ApiOrganization.TaskResubmitted).noise
