@@ -55,7 +55,7 @@ class MonthRow:
     account: str
     month: str  # 'YYYY-MM'
     usd: Decimal
-    used: int
+    used: int  # charged less refunded (ledger.decide.measure, the declared effects)
     forfeited: int
     refused: int
 

@@ -2,8 +2,8 @@
 
 Tables (docs/forecasting.md):
 
-- ``forecast_samples``: one row per sample, account and month: ``usd``, ``used``,
-  ``forfeited``, ``refused``;
+- ``forecast_samples``: one row per sample, account and month: ``usd``, ``used``
+  (charged less refunded), ``forfeited``, ``refused``;
 - ``forecast_outcomes``: one row per thing that happened in a sample: a web
   account ran out of credits before a billing date (``run_out``), an API
   account had a refusal of a reason (``refusal``), reached a tier (``tier``);
