@@ -451,7 +451,7 @@ DECLARATIONS: dict[type[Any], Declaration] = {
     Api.Opened: Declaration(_opened, _OPENING_FIGURES | {"tier_rules", "autobill_min_credits"}),
     Api.CreditsPurchased: Declaration(_api_purchased),
     Api.PurchaseRefused: Declaration(_refused_action(Refused.PURCHASE)),
-    Api.AutobillToppedUp: Declaration(_autobill),
+    Api.AutobillToppedUp: Declaration(_autobill, _BATCH),  # issue 10: made inside a batch
     Api.AutobillFailed: Declaration(_none),
     Api.AutobillEnabled: Declaration(_none),
     Api.AutobillDisabled: Declaration(_none),
