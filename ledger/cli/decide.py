@@ -17,13 +17,13 @@ from typing import Annotated, Any
 
 import typer
 
-from ledger.cli.options import bad_input, scenario_error
+from ledger.cli.options import ClusterOption, SeedOption, WorkersOption, bad_input, scenario_error
 from ledger.cli.progress import count_progress
 from ledger.decide.breakeven import BreakEvenReport, Switch, breakeven
 from ledger.decide.chart import render_html
 from ledger.decide.compare import RouteResult, compare, months_in
 from ledger.decide.diff import AccountDiff, Change, DiffReport, diff
-from ledger.forecast.executors import CLUSTER_ENV, ExecutorError, run_samples
+from ledger.forecast.executors import ExecutorError, run_samples
 from ledger.forecast.routes import CompareJob, compare_chunk, route_odds
 from scenarios.errors import ScenarioError
 from scenarios.loader import LoadedWorkload, load_scenario, load_workload
@@ -76,23 +76,9 @@ def compare_command(
             "is the cheapest, its P50/P90 cost.",
         ),
     ] = None,
-    seed: Annotated[
-        int | None,
-        typer.Option("--seed", help="With --samples: the seed (default: the workload's)."),
-    ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option("--workers", min=1, help="With --samples: local worker processes."),
-    ] = None,
-    cluster: Annotated[
-        str | None,
-        typer.Option(
-            "--cluster",
-            envvar=CLUSTER_ENV,
-            metavar="tcp://HOST:8786",
-            help="With --samples: run them on this Dask distributed scheduler.",
-        ),
-    ] = None,
+    seed: SeedOption = None,
+    workers: WorkersOption = None,
+    cluster: ClusterOption = None,
 ) -> None:
     """Replay a workload on every web plan and on the API: cheapest route that carries first."""
     try:

@@ -18,9 +18,9 @@ import typer
 from rich.console import Console
 
 from ledger.cli import output
-from ledger.cli.options import bad_input, scenario_error
+from ledger.cli.options import ClusterOption, SeedOption, WorkersOption, bad_input, scenario_error
 from ledger.cli.progress import sample_progress
-from ledger.forecast.executors import CLUSTER_ENV, ExecutorError, run_samples
+from ledger.forecast.executors import ExecutorError, run_samples
 from ledger.forecast.results import FIGURES, Forecast, forecast
 from ledger.forecast.sample import ForecastJob, SampleSummary, sample_seed
 from ledger.forecast.store import default_forecast_dir, write_forecast
@@ -50,10 +50,7 @@ def forecast_command(
     samples: Annotated[
         int, typer.Option("--samples", "-n", min=1, max=MAX_SAMPLES, help="Samples to replay.")
     ] = 1000,
-    seed: Annotated[
-        int | None,
-        typer.Option("--seed", help="The forecast's seed (default: the scenario's seed)."),
-    ] = None,
+    seed: SeedOption = None,
     sample: Annotated[
         int | None,
         typer.Option(
@@ -62,20 +59,8 @@ def forecast_command(
             help="Replay sample K alone into an ordinary run folder (events, balance, report).",
         ),
     ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option("--workers", min=1, help="Local worker processes (default: every core)."),
-    ] = None,
-    cluster: Annotated[
-        str | None,
-        typer.Option(
-            "--cluster",
-            envvar=CLUSTER_ENV,
-            show_envvar=True,
-            metavar="tcp://HOST:8786",
-            help="Run the samples on this Dask distributed scheduler.",
-        ),
-    ] = None,
+    workers: WorkersOption = None,
+    cluster: ClusterOption = None,
     wait_threshold: Annotated[
         int,
         typer.Option(

@@ -33,6 +33,7 @@ import typer
 from eventsourcing.persistence import PersistenceError
 from rich.console import Console
 
+from ledger.forecast.executors import CLUSTER_ENV
 from ledger.runs import (
     RunCollisionError,
     RunInfo,
@@ -109,6 +110,30 @@ RunOption = Annotated[
         callback=check_run_name,
         help="The run's name: many runs live side by side in one store. Default: the "
         "scenario file's stem when writing, the most recently written run when reading.",
+    ),
+]
+
+# Forecast samples (forecast, report --samples, compare --samples): one declaration each.
+SeedOption = Annotated[
+    int | None,
+    typer.Option(
+        "--seed", help="The forecast's seed (default: the file's seed); sample k derives its own."
+    ),
+]
+WorkersOption = Annotated[
+    int | None,
+    typer.Option(
+        "--workers", min=1, help="Local worker processes for the samples (default: every core)."
+    ),
+]
+ClusterOption = Annotated[
+    str | None,
+    typer.Option(
+        "--cluster",
+        envvar=CLUSTER_ENV,
+        show_envvar=True,
+        metavar="tcp://HOST:8786",
+        help="Run the samples on this Dask distributed scheduler.",
     ),
 ]
 

@@ -20,7 +20,9 @@ from ledger.cli import output
 from ledger.cli.forecast import MAX_SAMPLES
 from ledger.cli.options import (
     RunOption,
+    SeedOption,
     StoreOption,
+    WorkersOption,
     bad_input,
     open_selected_run,
     refuse_collision,
@@ -136,16 +138,8 @@ def report(
             "draw their fan charts on the --html page (as `forecast` does).",
         ),
     ] = None,
-    seed: Annotated[
-        int | None,
-        typer.Option("--seed", help="The forecast's seed (default: the scenario's seed)."),
-    ] = None,
-    workers: Annotated[
-        int | None,
-        typer.Option(
-            "--workers", min=1, help="Local worker processes for --samples (default: every core)."
-        ),
-    ] = None,
+    seed: SeedOption = None,
+    workers: WorkersOption = None,
     store: StoreOption = None,
     run_name: RunOption = None,
 ) -> None:

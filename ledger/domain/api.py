@@ -675,26 +675,11 @@ class ApiOrganization(SimulatedAggregate):
 
     def _defer_first(self, lane: Lane) -> None:
         """A08 defer: the lane's first task waits for room in its model's window."""
-        model = lane.task.model
-        t = lane.first
-        room = window_room_at(self.windows.get(model, []), t, lane.daily_limit)
+        room = window_room_at(self.windows.get(lane.task.model, []), lane.first, lane.daily_limit)
         self.trigger_event(
             self.TaskDeferred,
-            timestamp=from_us(t),
-            model=model,
-            label=lane.task.label,
-            key=lane.key,
-            first_at=from_us(t),
-            interval_us=0,
-            count=1,
-            credits_each=lane.task.credits_each,
-            processing_us=lane.task.processing_us,
-            refunded=slice_indices(lane.refunded, 0, 1),
-            safety_failed=slice_indices(lane.safety, 0, 1),
+            **_deferral_fields(lane, 0, 1, from_us(lane.first)),
             until=from_us(room),
-            concurrency=lane.concurrency,
-            daily_limit=lane.daily_limit,
-            batch_at=from_us(t),
         )
 
     # ------------------------------------------------ A08 policy defer
@@ -1294,60 +1279,64 @@ class _ApiBatch:
                 )
                 continue
             lane = lanes[j]
-            task = lane.task
             if c >= deferred:
                 k = self.deferred[j][c - deferred][1]
                 org.trigger_event(
                     org.TaskDeferred,
-                    timestamp=from_us(last),
-                    model=task.model,
-                    label=task.label,
-                    key=lane.key,
-                    first_at=from_us(lane.at(s)),
-                    interval_us=lane.interval,
-                    count=k,
-                    credits_each=task.credits_each,
-                    processing_us=task.processing_us,
-                    refunded=slice_indices(lane.refunded, s, s + k),
-                    safety_failed=slice_indices(lane.safety, s, s + k),
-                    until=from_us(org.backlog_room[task.model]),
-                    concurrency=lane.concurrency,
-                    daily_limit=lane.daily_limit,
-                    batch_at=batch_at,
+                    **_deferral_fields(lane, s, k, batch_at),
+                    until=from_us(org.backlog_room[lane.task.model]),
                 )
             elif c >= 0:
                 k = self.charged[j][c][1]
                 wait, wait_at, slots_after = queues[(j, c)]
                 org.trigger_event(
                     org.TaskCharged,
-                    timestamp=from_us(last),
-                    model=task.model,
-                    label=task.label,
-                    key=lane.key,
-                    first_at=from_us(lane.at(s)),
-                    interval_us=lane.interval,
-                    count=k,
-                    credits_each=task.credits_each,
-                    refunded=slice_indices(lane.refunded, s, s + k),
-                    safety_failed=slice_indices(lane.safety, s, s + k),
+                    **_run_fields(lane, s, k, batch_at),
+                    **_failure_fields(lane, s, k),
                     max_wait_us=wait,
                     max_wait_at=from_us(wait_at),
                     slots_after=slots_after,
-                    batch_at=batch_at,
                 )
             else:
                 _, k, reason, shortfall = self.refused[j][-1 - c]
                 org.trigger_event(
                     org.TaskRefused,
-                    timestamp=from_us(last),
-                    model=task.model,
-                    label=task.label,
-                    key=lane.key,
-                    first_at=from_us(lane.at(s)),
-                    interval_us=lane.interval,
-                    count=k,
-                    credits_each=task.credits_each,
+                    **_run_fields(lane, s, k, batch_at),
                     reason=reason,
                     shortfall=shortfall,
-                    batch_at=batch_at,
                 )
+
+
+def _run_fields(lane: Lane, s: int, k: int, batch_at: datetime) -> dict[str, Any]:
+    """What every run event says of tasks ``s`` to ``s + k`` of ``lane``."""
+    task = lane.task
+    return {
+        "timestamp": from_us(lane.at(s + k - 1)),
+        "model": task.model,
+        "label": task.label,
+        "key": lane.key,
+        "first_at": from_us(lane.at(s)),
+        "interval_us": lane.interval,
+        "count": k,
+        "credits_each": task.credits_each,
+        "batch_at": batch_at,
+    }
+
+
+def _failure_fields(lane: Lane, s: int, k: int) -> dict[str, Any]:
+    """A11: which of those tasks fail, as indices relative to ``s``."""
+    return {
+        "refunded": slice_indices(lane.refunded, s, s + k),
+        "safety_failed": slice_indices(lane.safety, s, s + k),
+    }
+
+
+def _deferral_fields(lane: Lane, s: int, k: int, batch_at: datetime) -> dict[str, Any]:
+    """A08 defer: what a TaskDeferred keeps to resubmit those tasks later (but ``until``)."""
+    return {
+        **_run_fields(lane, s, k, batch_at),
+        **_failure_fields(lane, s, k),
+        "processing_us": lane.task.processing_us,
+        "concurrency": lane.concurrency,
+        "daily_limit": lane.daily_limit,
+    }
