@@ -239,8 +239,22 @@ class RunSlice:
     kept: int  # credits kept once the slice is over
 
 
+# (event, its slices): the effects and then the projection's rows of one event ask in
+# turn. One tuple, replaced whole, so threads never see one event's slices for another.
+_LAST_SLICED: list[tuple[Any, list[RunSlice]]] = [(None, [])]
+
+
 def run_slices(event: Web.GenerationCharged | Api.TaskCharged) -> list[RunSlice]:
-    """A charged run cut at UTC midnights."""
+    """A charged run cut at UTC midnights (events are immutable: the last answer is kept)."""
+    last = _LAST_SLICED[0]
+    if last[0] is event:
+        return last[1]
+    slices = _run_slices(event)
+    _LAST_SLICED[0] = (event, slices)
+    return slices
+
+
+def _run_slices(event: Web.GenerationCharged | Api.TaskCharged) -> list[RunSlice]:
     first, interval, each, count = (
         to_us(event.first_at),
         event.interval_us,
