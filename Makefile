@@ -82,12 +82,12 @@ fuzz: $(STAMP) ## Long fuzz: 10,000 seeded hostile files through validate and ru
 
 .PHONY: golden
 golden: $(STAMP) ## Regenerate the golden files of the example scenarios
-	$(BIN)/python -m ledger.testing.golden scenarios/examples tests/golden
+	$(BIN)/python -m ledger.tools.testing.golden scenarios/examples tests/golden
 
 .PHONY: screenshots
 screenshots: $(STAMP) ## Redraw the report and compare pictures in docs/ in headless Chromium (installs it if missing)
 	@bash scripts/ensure-chromium.sh
-	$(BIN)/python -m ledger.report.screenshots docs
+	$(BIN)/python -m ledger.tools.report.screenshots docs
 
 .PHONY: tables-doc
 tables-doc: $(STAMP) ## Regenerate docs/tables.md (every DuckDB table's columns) from projections/schema.py

@@ -28,9 +28,9 @@ import time
 from pathlib import Path
 
 from ledger.application import Ledger
-from ledger.forecast.executors import default_workers, run_samples
-from ledger.forecast.results import forecast
-from ledger.forecast.sample import ForecastJob, run_sample
+from ledger.tools.forecast.executors import default_workers, run_samples
+from ledger.tools.forecast.results import forecast
+from ledger.tools.forecast.sample import ForecastJob, run_sample
 from scenarios.engine import replay
 from scenarios.loader import load_scenario
 

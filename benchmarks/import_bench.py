@@ -26,12 +26,12 @@ import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
-from ledger.importer.build import ImportOptions, build_scenario
-from ledger.importer.reconcile import reconcile
-from ledger.importer.reported import read_export
-from ledger.importer.runway import ORGANIZATION_FILE, RunwayExport, usage_file_name, windows
 from ledger.pricing.loader import load_price_book
-from ledger.runs import run_scenario
+from ledger.tools.importer.build import ImportOptions, build_scenario
+from ledger.tools.importer.reconcile import reconcile
+from ledger.tools.importer.reported import read_export
+from ledger.tools.importer.runway import ORGANIZATION_FILE, RunwayExport, usage_file_name, windows
+from ledger.tools.runs import run_scenario
 from scenarios.loader import load_scenario
 
 START, END = date(2026, 1, 1), date(2027, 1, 1)

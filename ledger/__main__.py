@@ -1,5 +1,5 @@
 """``python -m ledger`` is the ``credit-ledger`` command."""
 
-from ledger.cli.app import main
+from ledger.tools.cli.app import main
 
 main()

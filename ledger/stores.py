@@ -231,7 +231,7 @@ class Build(Protocol):
 class SqliteBuild:
     """A run built into a staging folder's SQLite file, claimed by a lock next to it.
 
-    The folder swap in ``ledger.runs`` is the commit. The claim is an exclusive
+    The folder swap in ``ledger.tools.runs`` is the commit. The claim is an exclusive
     ``flock`` on ``.<run dir>.lock`` beside the run folder: the kernel drops it
     when its process dies, and the file is deleted when the build ends.
     """

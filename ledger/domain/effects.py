@@ -6,7 +6,7 @@ function from the event and the account's holdings just before it to its
 payments; tasks or actions refused), and the fields an audit line leaves out.
 Everything that counts derives from it: the projection's ``ledger_entries``
 and ``usd_ledger`` rows, the run summary and ``monthly_summary`` (which sum
-those rows by ``Move.figure``), ``compare`` and ``diff`` (``ledger.decide.
+those rows by ``Move.figure``), ``compare`` and ``diff`` (``ledger.tools.decide.
 measure`` folds the same effects), the whole-run invariants and the audit
 line. A new event type without a declaration fails
 ``tests/unit/domain/test_effects.py``.

@@ -2,7 +2,7 @@
 
 The browser is Debian's ``chromium``, which ``make test`` installs when it is
 missing (scripts/ensure-chromium.sh), driven through the PyPI ``playwright``
-client (``ledger.report.browser``). Without it these tests fail, loudly; a
+client (``ledger.tools.report.browser``). Without it these tests fail, loudly; a
 developer without root may set ``CREDIT_LEDGER_BROWSER_REQUIRED=0`` to skip
 them instead, except in CI (``CI`` set), where nothing is skipped.
 """
@@ -14,7 +14,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from ledger.report.browser import Browser, BrowserMissingError, chromium_path
+from ledger.tools.report.browser import Browser, BrowserMissingError, chromium_path
 
 BROWSER_REQUIRED_ENV = "CREDIT_LEDGER_BROWSER_REQUIRED"
 

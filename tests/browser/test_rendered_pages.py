@@ -25,8 +25,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ledger.report.browser import A4_CONTENT_WIDTH, DESKTOP_WIDTH, Browser
-from ledger.report.lanes import compact
+from ledger.tools.report.browser import A4_CONTENT_WIDTH, DESKTOP_WIDTH, Browser
+from ledger.tools.report.lanes import compact
 from tests.e2e.conftest import EXAMPLES, invoke
 from tests.e2e.test_report import Element, parse
 

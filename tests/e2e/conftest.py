@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ledger.cli.app import app
+from ledger.tools.cli.app import app
 
 EXAMPLES = Path(__file__).parents[2] / "scenarios" / "examples"
 

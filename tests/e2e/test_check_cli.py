@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ledger.testing.golden import example_scenarios
+from ledger.tools.testing.golden import example_scenarios
 from scenarios.loader import load_scenario
 from tests.e2e.conftest import EXAMPLES, invoke
 

@@ -1,14 +1,14 @@
-"""What each `expect` field measures (ledger.checks), on a scenario small enough
+"""What each `expect` field measures (ledger.tools.checks), on a scenario small enough
 to work out by hand. Runs come from the package's own pytest fixture."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 
-from ledger.checks import ExpectationResult, count_between
 from ledger.domain.time import to_us
-from ledger.testing import instant
-from ledger.testing.plugin import ReplayFactory
+from ledger.tools.checks import ExpectationResult, count_between
+from ledger.tools.testing import instant
+from ledger.tools.testing.plugin import ReplayFactory
 
 # Standard (625 plan credits, 5 seats) from Jan 10. On Jan 12, 40 generations of
 # 5 s Gen-4.5 (125 each) spread over 10:00-11:00, one every 1.5 min: the first 5

@@ -19,7 +19,7 @@ from typing import Any
 
 import pytest
 
-from ledger.testing import (
+from ledger.tools.testing import (
     LedgerRun,
     assert_balance,
     assert_expectations,
@@ -27,7 +27,7 @@ from ledger.testing import (
     frozen_wall_clock,
     instant,
 )
-from ledger.testing.plugin import ReplayFactory
+from ledger.tools.testing.plugin import ReplayFactory
 from scenarios.errors import ScenarioError
 from tests.e2e.conftest import EXAMPLES
 
@@ -52,7 +52,7 @@ API = """
 
 def test_the_plugin_comes_from_the_entry_point(pytestconfig: pytest.Config) -> None:
     plugin = pytestconfig.pluginmanager.get_plugin("credit_ledger")
-    assert plugin is not None and plugin.__name__ == "ledger.testing.plugin"
+    assert plugin is not None and plugin.__name__ == "ledger.tools.testing.plugin"
     assert any(line.startswith("frozen_clock(") for line in pytestconfig.getini("markers")), (
         "the frozen_clock marker is registered"
     )
@@ -224,7 +224,7 @@ def test_a_user_sees_the_balance_diff_when_a_test_fails(tmp_path: Path) -> None:
         tmp_path,
         f"""
         import pytest
-        from ledger.testing import assert_balance
+        from ledger.tools.testing import assert_balance
 
         def test_wrong_plan(credit_ledger):
             run = credit_ledger({str(SOLO)!r})

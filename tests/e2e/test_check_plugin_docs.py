@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ledger.testing import assert_balance
-from ledger.testing.plugin import ReplayFactory
+from ledger.tools.testing import assert_balance
+from ledger.tools.testing.plugin import ReplayFactory
 from tests.e2e.conftest import EXAMPLES, invoke
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -93,5 +93,5 @@ def test_the_documented_options_are_the_commands(cli: CliRunner) -> None:
     text = DOC.read_text(encoding="utf-8")
     assert "[--dir DIR] [--format table|json] [--junit FILE] [--verbose]" in text
     makefile = (ROOT / "Makefile").read_text(encoding="utf-8")
-    assert "python -m ledger.testing.golden scenarios/examples tests/golden" in makefile
-    assert "`python -m ledger.testing.golden scenarios/examples tests/golden`" in text
+    assert "python -m ledger.tools.testing.golden scenarios/examples tests/golden" in makefile
+    assert "`python -m ledger.tools.testing.golden scenarios/examples tests/golden`" in text

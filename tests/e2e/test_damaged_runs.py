@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ledger.cli.app import app
+from ledger.tools.cli.app import app
 from tests.e2e.conftest import EXAMPLES, invoke
 
 SCENARIO = EXAMPLES / "solo-creator.yaml"

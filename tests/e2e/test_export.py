@@ -17,7 +17,7 @@ ROOT = Path(__file__).parents[2]
 def export_under(tz: str, workdir: Path, dest: str) -> dict[str, bytes]:
     """``credit-ledger export DEST --to csv`` in a fresh process with ``TZ`` set."""
     env = dict(os.environ, TZ=tz, PYTHONPATH=str(ROOT))
-    code = "import sys; from ledger.cli.app import main; main(sys.argv[1:])"
+    code = "import sys; from ledger.tools.cli.app import main; main(sys.argv[1:])"
     result = subprocess.run(
         [sys.executable, "-c", code, "export", dest, "--to", "csv"],
         cwd=workdir,

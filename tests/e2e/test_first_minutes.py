@@ -19,8 +19,8 @@ from rich.console import Console
 from typer.main import get_command
 from typer.testing import CliRunner
 
-from ledger.cli import conventions, output
-from ledger.cli.app import app
+from ledger.tools.cli import conventions, output
+from ledger.tools.cli.app import app
 from tests.e2e.conftest import EXAMPLES, invoke
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,7 +1,7 @@
 """One meaning of "used" everywhere: credits charged less credits refunded.
 
 On every example, the summary `run` prints, SQL over the run's tables, `diff`
-and `compare` (which count through ``ledger.decide.measure``, the fold of the
+and `compare` (which count through ``ledger.tools.decide.measure``, the fold of the
 same effect declarations the projection writes from) give the same charged,
 refunded and used credits per account, and used = charged - refunded.
 """
@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ledger.testing.golden import example_scenarios
+from ledger.tools.testing.golden import example_scenarios
 from tests.e2e.conftest import EXAMPLES, invoke
 
 SCENARIOS = example_scenarios(EXAMPLES)

@@ -17,8 +17,8 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from ledger.cli import output
-from ledger.testing.harness import replay
+from ledger.tools.cli import output
+from ledger.tools.testing.harness import replay
 from projections.sandbox import UserQuery, user_connection
 from tests.e2e.conftest import EXAMPLES, invoke
 

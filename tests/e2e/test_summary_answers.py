@@ -13,8 +13,8 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from ledger.cli.prices import figures
 from ledger.pricing.loader import load_price_book
+from ledger.tools.cli.prices import figures
 from tests.e2e.conftest import EXAMPLES, invoke
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -297,7 +297,7 @@ class Outcome:
 def _invoke(args: list[str], limit: float) -> tuple[int | str, str]:
     from typer.testing import CliRunner
 
-    from ledger.cli.app import app
+    from ledger.tools.cli.app import app
 
     # CPU time, not wall time: on a loaded machine a case waits for a core without
     # being any slower, and must not count as a hang for it.

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ledger.testing import golden
+from ledger.tools.testing import golden
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = golden.example_scenarios(ROOT / "scenarios" / "examples")

@@ -11,8 +11,9 @@ from typing import Any
 
 import pytest
 
-from ledger import runs, stores
+from ledger import stores
 from ledger.application import Ledger
+from ledger.tools import runs
 
 SCENARIO = Path(__file__).parents[2] / "scenarios" / "examples" / "solo-creator.yaml"
 

@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from ledger.domain.effects import Figure
-from ledger.runs import run_scenario
+from ledger.tools.runs import run_scenario
 from projections import queries, schema
 
 EXAMPLES = [

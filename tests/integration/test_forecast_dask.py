@@ -11,9 +11,9 @@ from typing import Any
 
 import pytest
 
-from ledger.forecast.executors import run_samples
-from ledger.forecast.results import forecast
-from ledger.forecast.sample import ForecastJob, SampleSummary
+from ledger.tools.forecast.executors import run_samples
+from ledger.tools.forecast.results import forecast
+from ledger.tools.forecast.sample import ForecastJob, SampleSummary
 from scenarios.loader import load_scenario_text
 
 distributed = pytest.importorskip("distributed", reason="the cluster extra is installed by make")

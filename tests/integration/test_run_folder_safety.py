@@ -20,8 +20,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ledger import runfolder, stores
-from ledger.runs import open_run, run_scenario
+from ledger import stores
+from ledger.tools import runfolder
+from ledger.tools.runs import open_run, run_scenario
 from tests.e2e.conftest import invoke
 
 ROOT = Path(__file__).parents[2]
@@ -111,7 +112,7 @@ KILLER = textwrap.dedent(
     """
     import json, os, signal, sys
     from pathlib import Path
-    from ledger import runfolder, runs
+    from ledger.tools import runfolder, runs
 
     cases = json.loads(sys.argv[1])
     codes = {}

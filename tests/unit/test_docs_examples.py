@@ -11,7 +11,7 @@ import pytest
 from typer.main import get_command
 
 from ledger.application import Ledger
-from ledger.cli.app import app
+from ledger.tools.cli.app import app
 from scenarios.engine import replay
 from scenarios.loader import load_scenario_text
 

@@ -16,8 +16,8 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from ledger.cli import progress
-from ledger.cli.app import app
+from ledger.tools.cli import progress
+from ledger.tools.cli.app import app
 
 START = datetime(2027, 1, 1, tzinfo=UTC)
 END = datetime(2028, 1, 1, tzinfo=UTC)
@@ -84,7 +84,7 @@ def test_compare_feeds_the_bar_every_route_replay_and_stays_silent_when_piped(
 
             yield record
 
-    monkeypatch.setattr("ledger.cli.decide.count_progress", spy)
+    monkeypatch.setattr("ledger.tools.cli.decide.count_progress", spy)
     monkeypatch.setattr(progress, "SHOW_AFTER_S", 0.0)
     result = CliRunner().invoke(app, ["compare", str(EXAMPLES / "workload-images-2000.yaml")])
     assert result.exit_code == 0, result.output

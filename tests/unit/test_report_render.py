@@ -10,9 +10,9 @@ from typing import cast
 
 import pytest
 
-from ledger.report.data import AccountReport, DayBalance, MonthFigures, RunReport
-from ledger.report.html import render
-from ledger.report.svg import Days, credits, el, nice_range, usd
+from ledger.tools.report.data import AccountReport, DayBalance, MonthFigures, RunReport
+from ledger.tools.report.html import render
+from ledger.tools.report.svg import Days, credits, el, nice_range, usd
 from projections.queries import AccountSummary
 
 
@@ -172,7 +172,7 @@ def test_rendering_twice_gives_the_same_page() -> None:
 
 
 def test_counts_on_badges_are_short_and_round_to_the_nearest() -> None:
-    from ledger.report.lanes import compact
+    from ledger.tools.report.lanes import compact
 
     assert [compact(n) for n in (7, 950, 1_000, 1_240, 9_949, 9_950, 12_400, 1_250_000)] == [
         "7",
@@ -187,7 +187,7 @@ def test_counts_on_badges_are_short_and_round_to_the_nearest() -> None:
 
 
 def test_labels_too_close_share_one_and_the_last_one_stays_inside() -> None:
-    from ledger.report.lanes import place_labels, text_width
+    from ledger.tools.report.lanes import place_labels, text_width
 
     def label(idx: object) -> str:
         return "Tier " + " → ".join(str(i + 1) for i in idx)  # type: ignore[attr-defined]
@@ -205,7 +205,7 @@ def test_labels_too_close_share_one_and_the_last_one_stays_inside() -> None:
 
 
 def test_dense_events_are_counted_per_week_and_sparse_ones_drawn_one_by_one() -> None:
-    from ledger.report.lanes import Event, EventLane, Glyph, event_lane
+    from ledger.tools.report.lanes import Event, EventLane, Glyph, event_lane
 
     glyph = Glyph("triangle", "#000", "#fff", "#000", "#000", "#fff")
     xs = Days(date(2027, 1, 1), 365, 84, 1032)
@@ -228,7 +228,7 @@ def test_dense_events_are_counted_per_week_and_sparse_ones_drawn_one_by_one() ->
 
 
 def test_accrual_spreads_an_annual_plan_over_its_months_to_the_cent() -> None:
-    from ledger.report.data import plan_payments, spread
+    from ledger.tools.report.data import plan_payments, spread
 
     t0 = datetime(2027, 1, 1, 9, tzinfo=UTC)
     (payment,) = plan_payments([(t0, "subscription", Decimal("672.00"), None)], "annual")
@@ -248,7 +248,7 @@ def test_accrual_spreads_an_annual_plan_over_its_months_to_the_cent() -> None:
 
 
 def test_a_seat_added_mid_period_accrues_to_the_end_of_that_period() -> None:
-    from ledger.report.data import plan_payments
+    from ledger.tools.report.data import plan_payments
 
     t0 = datetime(2027, 1, 4, 9, tzinfo=UTC)
     rows = [

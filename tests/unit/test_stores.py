@@ -9,9 +9,9 @@ import pytest
 from typer.testing import CliRunner
 
 from ledger.application import store_env
-from ledger.cli.app import app
 from ledger.pgstore import build_schema, check_run_name, run_schema
 from ledger.stores import StoreError, is_postgres, mask, normalize, scrub
+from ledger.tools.cli.app import app
 
 
 def test_no_store_and_sqlite_mean_the_run_folder_s_file() -> None:

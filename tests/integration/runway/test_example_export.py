@@ -8,8 +8,8 @@ from pathlib import Path
 import duckdb
 from typer.testing import CliRunner
 
-from ledger.cli.app import app
-from ledger.runs import run_scenario
+from ledger.tools.cli.app import app
+from ledger.tools.runs import run_scenario
 
 ROOT = Path(__file__).resolve().parents[3]
 EXPORT = ROOT / "scenarios" / "examples" / "runway-export"

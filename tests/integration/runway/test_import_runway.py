@@ -11,9 +11,9 @@ import duckdb
 import pytest
 from typer.testing import CliRunner
 
-from ledger.cli import importing
-from ledger.cli.app import app
-from ledger.runs import run_scenario
+from ledger.tools.cli import importing
+from ledger.tools.cli.app import app
+from ledger.tools.runs import run_scenario
 from tests.integration.runway.fake import (
     API_KEY,
     FakeRunway,

@@ -11,9 +11,9 @@ from typing import Any
 import pytest
 from typer.testing import CliRunner
 
-from ledger.cli import importing
-from ledger.cli.app import app
-from ledger.runs import run_scenario
+from ledger.tools.cli import importing
+from ledger.tools.cli.app import app
+from ledger.tools.runs import run_scenario
 from tests.integration.runway.fake import API_KEY, FakeRunway, History, serve, truth_from_run
 from tests.integration.runway.test_import_runway import END, TRUTH
 

@@ -17,8 +17,8 @@ import duckdb
 from typer.testing import CliRunner
 
 from ledger.application import Ledger
-from ledger.cli.app import app
-from ledger.runs import RunInfo
+from ledger.tools.cli.app import app
+from ledger.tools.runs import RunInfo
 
 # A year of two teams' activity: a Pro workspace with Auto Refill and an API
 # organization with two interleaved lines and a small autobill that tops up

@@ -7,7 +7,7 @@ from __future__ import annotations
 import threading
 from pathlib import Path
 
-from ledger.runs import RunInfo, list_runs, open_run, run_scenario
+from ledger.tools.runs import RunInfo, list_runs, open_run, run_scenario
 from scenarios.engine import FLUSH_EVENTS
 from tests.integration.team.team_kit import (
     MIDYEAR,

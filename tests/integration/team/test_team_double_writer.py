@@ -25,8 +25,8 @@ from ledger.application import Ledger
 from ledger.domain.types import Plan
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.loader import load_price_book
-from ledger.runs import RunInfo, list_runs, open_run, run_scenario
 from ledger.stores import RunBusyError
+from ledger.tools.runs import RunInfo, list_runs, open_run, run_scenario
 from tests.integration.team.team_kit import (
     MIDYEAR,
     cli,
@@ -131,7 +131,7 @@ KILLED_MIDWAY = """
 import os, signal, sys
 from datetime import datetime
 from pathlib import Path
-from ledger.runs import run_scenario
+from ledger.tools.runs import run_scenario
 
 def die(at):
     if at >= datetime.fromisoformat("2027-07-01T00:00:00+00:00"):

@@ -10,9 +10,9 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from ledger import runs as runs_module
 from ledger.pgstore import run_schema
-from ledger.runs import open_run, run_scenario
+from ledger.tools import runs as runs_module
+from ledger.tools.runs import open_run, run_scenario
 from projections.projector import Projector
 from tests.integration.team.team_kit import cli, duckdb_tables, run_log, working_in, write_scenario
 

@@ -14,8 +14,8 @@ from urllib.parse import quote, quote_plus
 import pytest
 from typer.main import get_command
 
-from ledger.cli.app import app
 from ledger.pgstore import PostgresStore
+from ledger.tools.cli.app import app
 from tests.conftest import PgServer
 from tests.integration.team.team_kit import cli, working_in, write_scenario
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
-from ledger.decide.breakeven import breakeven, find_switches, grid_counts, main_line, scaled
+from ledger.tools.decide.breakeven import breakeven, find_switches, grid_counts, main_line, scaled
 from scenarios.loader import load_workload, load_workload_text
 
 AGENCY = Path(__file__).parents[3] / "scenarios" / "examples" / "workload-agency-social.yaml"

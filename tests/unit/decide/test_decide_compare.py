@@ -13,10 +13,10 @@ from typing import Any
 import pytest
 
 from ledger.application import Ledger
-from ledger.decide.compare import RouteResult, compare, ramp_purchases, routes
-from ledger.decide.measure import measure
 from ledger.domain.types import Surface
 from ledger.pricing.loader import load_price_book
+from ledger.tools.decide.compare import RouteResult, compare, ramp_purchases, routes
+from ledger.tools.decide.measure import measure
 from scenarios.engine import replay
 from scenarios.loader import LoadedWorkload, load_scenario_text, load_workload_text
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ledger.application import Ledger
-from ledger.decide.measure import measure, window_months
 from ledger.domain.types import RefusalReason, Surface
+from ledger.tools.decide.measure import measure, window_months
 from scenarios.engine import replay
 from scenarios.loader import load_scenario_text
 

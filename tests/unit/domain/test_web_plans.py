@@ -7,11 +7,11 @@ from decimal import Decimal
 import pytest
 
 from ledger.application import Ledger, plan_terms
-from ledger.decide.measure import measure
 from ledger.domain.errors import DomainError
 from ledger.domain.types import Billing, Plan, RefusalReason, Surface
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.models import PriceBook
+from ledger.tools.decide.measure import measure
 from scenarios.engine import replay
 from scenarios.loader import load_scenario_text
 from tests.unit.domain.domain_kit import at, kinds, only, recorded

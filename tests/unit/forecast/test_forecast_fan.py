@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import re
 
-from ledger.forecast.executors import run_samples
-from ledger.forecast.results import forecast
-from ledger.forecast.sample import ForecastJob
-from ledger.report.fan import HEIGHT, TOP, fan_svg, render_forecast
+from ledger.tools.forecast.executors import run_samples
+from ledger.tools.forecast.results import forecast
+from ledger.tools.forecast.sample import ForecastJob
+from ledger.tools.report.fan import HEIGHT, TOP, fan_svg, render_forecast
 from scenarios.loader import load_scenario_text
 
 SCENARIO = """\

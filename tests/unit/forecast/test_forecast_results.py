@@ -10,12 +10,12 @@ from pathlib import Path
 import duckdb
 
 from ledger.application import Ledger
-from ledger.decide.measure import measure
 from ledger.domain.types import Surface
-from ledger.forecast.executors import run_samples
-from ledger.forecast.results import forecast, quantile, spread
-from ledger.forecast.sample import ForecastJob, SampleSummary, run_sample, sample_seed
-from ledger.forecast.store import write_forecast
+from ledger.tools.decide.measure import measure
+from ledger.tools.forecast.executors import run_samples
+from ledger.tools.forecast.results import forecast, quantile, spread
+from ledger.tools.forecast.sample import ForecastJob, SampleSummary, run_sample, sample_seed
+from ledger.tools.forecast.store import write_forecast
 from scenarios.draws import Draws
 from scenarios.engine import ReplayOptions, replay
 from scenarios.loader import LoadedScenario, load_scenario_text

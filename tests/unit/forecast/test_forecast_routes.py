@@ -8,10 +8,10 @@ from pathlib import Path
 
 from typer.testing import CliRunner
 
-from ledger.cli.app import app
-from ledger.decide.compare import compare
-from ledger.forecast.executors import run_samples
-from ledger.forecast.routes import CompareJob, compare_chunk, route_odds
+from ledger.tools.cli.app import app
+from ledger.tools.decide.compare import compare
+from ledger.tools.forecast.executors import run_samples
+from ledger.tools.forecast.routes import CompareJob, compare_chunk, route_odds
 from scenarios.loader import load_workload
 
 WORKLOAD = """\

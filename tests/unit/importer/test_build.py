@@ -5,10 +5,10 @@ from __future__ import annotations
 import itertools
 from datetime import date
 
-from ledger.importer.build import ImportOptions, build_scenario, tier_for, web_model
-from ledger.importer.reported import net_daily, read_export
-from ledger.importer.runway import RunwayExport, windows
 from ledger.pricing.loader import load_price_book
+from ledger.tools.importer.build import ImportOptions, build_scenario, tier_for, web_model
+from ledger.tools.importer.reported import net_daily, read_export
+from ledger.tools.importer.runway import RunwayExport, windows
 from scenarios.loader import load_scenario_text
 
 BOOK = load_price_book()

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, timedelta
 from fractions import Fraction
 
-from ledger.importer.forecast import forecast_lines, pace
+from ledger.tools.importer.forecast import forecast_lines, pace
 
 START, END = date(2026, 3, 2), date(2026, 5, 25)  # twelve whole weeks, Monday to Monday
 

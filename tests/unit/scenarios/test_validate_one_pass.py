@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from ledger.cli.app import app
+from ledger.tools.cli.app import app
 from scenarios.errors import Problem, ScenarioError
 from scenarios.loader import load_scenario_text
 

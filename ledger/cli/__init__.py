@@ -1,1 +1,0 @@
-"""The command line (typer): thin commands over ``ledger.runs`` and the projections."""
