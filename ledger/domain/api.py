@@ -10,10 +10,11 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from functools import partial
-from typing import Any
+from typing import Any, ClassVar
 from uuid import UUID
 
 from eventsourcing.domain import Aggregate
@@ -52,6 +53,21 @@ OWNER = "owner"
 
 def _cents(amount: Decimal) -> Decimal:
     return amount.quantize(Decimal("0.01"))
+
+
+@dataclass(frozen=True, slots=True)
+class AutobillOutcome:
+    """What one hourly autobill check does (A04), when it does something."""
+
+    TOPPED_UP: ClassVar[str] = "topped_up"  # the full recharge
+    CAPPED: ClassVar[str] = "capped"  # A07: cut to what the 30-day cap leaves
+    CAP_BLOCKED: ClassVar[str] = "cap_blocked"  # A07: less than the minimum left
+    DECLINED: ClassVar[str] = "declined"  # A05: the card is declined
+
+    kind: str
+    credits: int
+    usd: Decimal
+    remaining_usd: Decimal  # what the 30-day cap left before it
 
 
 class ApiOrganization(SimulatedAggregate):
@@ -277,38 +293,53 @@ class ApiOrganization(SimulatedAggregate):
 
     # ---------------------------------------------------------------- autobill
 
+    def autobill_outcome(
+        self, at: datetime, balance: int, bought_usd: Decimal = Decimal("0")
+    ) -> AutobillOutcome | None:
+        """A04, A05, A07: what the hourly check at ``at`` would do with ``balance``;
+        None when it does nothing. ``bought_usd``: top-ups made since the last
+        recorded purchase (inside a batch), all within the 30-day window."""
+        if self.autobill is None or not self.autobill_enabled:
+            return None
+        if self.retry_at is not None and at < self.retry_at:
+            return None  # A05: after a failed charge the next attempt is 24 h later
+        if balance >= self.autobill.threshold:
+            return None
+        credits = self.autobill.amount
+        usd = _cents(Decimal(credits) * self.credit_price_usd)
+        remaining = max(Decimal("0"), self.monthly_cap_usd - self.window_spend_usd(at) - bought_usd)
+        if usd > remaining:
+            minimum = Decimal(self.autobill_min_credits) * self.credit_price_usd
+            if self.autobill_cap is not AutobillCapPolicy.PARTIAL or remaining < minimum:
+                return AutobillOutcome(AutobillOutcome.CAP_BLOCKED, 0, Decimal("0"), remaining)
+            credits = int((remaining / self.credit_price_usd).to_integral_value(ROUND_DOWN))
+            usd = _cents(Decimal(credits) * self.credit_price_usd)
+            kind = AutobillOutcome.CAPPED
+        else:
+            kind = AutobillOutcome.TOPPED_UP
+        if self.card_fails > 0:
+            return AutobillOutcome(AutobillOutcome.DECLINED, credits, usd, remaining)
+        return AutobillOutcome(kind, credits, usd, remaining)
+
     def check_autobill(self, at: datetime, *, evaluate_tier: bool = True) -> None:
         """A04 hourly: strictly below the threshold buys the recharge, A05 retries, A07 cap."""
         at = utc(at)
-        if self.autobill is None or not self.autobill_enabled:
+        outcome = self.autobill_outcome(at, self.balance)
+        if outcome is None:
             return
-        if self.retry_at is not None and at < self.retry_at:
-            return  # A05: after a failed charge the next attempt is 24 h later
-        if self.balance >= self.autobill.threshold:
+        if outcome.kind == AutobillOutcome.CAP_BLOCKED:
+            if not self.cap_blocked:
+                self.trigger_event(
+                    self.AutobillFailed,
+                    timestamp=at,
+                    reason=RefusalReason.MONTHLY_CAP,
+                    attempt=0,
+                    retry_at=None,
+                    disabled=False,
+                    remaining_usd=outcome.remaining_usd,
+                )
             return
-        credits = self.autobill.amount
-        usd = _cents(Decimal(credits) * self.credit_price_usd)
-        remaining = self.remaining_cap_usd(at)
-        capped = False
-        if usd > remaining:
-            minimum = Decimal(self.autobill_min_credits) * self.credit_price_usd
-            if self.autobill_cap is AutobillCapPolicy.PARTIAL and remaining >= minimum:
-                credits = int((remaining / self.credit_price_usd).to_integral_value(ROUND_DOWN))
-                usd = _cents(Decimal(credits) * self.credit_price_usd)
-                capped = True
-            else:
-                if not self.cap_blocked:
-                    self.trigger_event(
-                        self.AutobillFailed,
-                        timestamp=at,
-                        reason=RefusalReason.MONTHLY_CAP,
-                        attempt=0,
-                        retry_at=None,
-                        disabled=False,
-                        remaining_usd=remaining,
-                    )
-                return
-        if self.card_fails > 0:
+        if outcome.kind == AutobillOutcome.DECLINED:
             attempt = self.autobill_failures + 1
             disabled = attempt >= AUTOBILL_MAX_FAILURES
             self.trigger_event(
@@ -318,20 +349,24 @@ class ApiOrganization(SimulatedAggregate):
                 attempt=attempt,
                 retry_at=None if disabled else at + AUTOBILL_RETRY,
                 disabled=disabled,
-                remaining_usd=remaining,
+                remaining_usd=outcome.remaining_usd,
             )
             return
+        self.top_up(at, outcome, batch_at=None)
+        if evaluate_tier:
+            self.evaluate_tier(at)
+
+    def top_up(self, at: datetime, outcome: AutobillOutcome, batch_at: datetime | None) -> None:
+        """Record an autobill recharge (A04) decided by ``autobill_outcome``."""
         self.trigger_event(
             self.AutobillToppedUp,
             timestamp=at,
-            credits=credits,
-            usd=usd,
-            capped=capped,
-            window_spend_usd=self.window_spend_usd(at) + usd,
-            batch_at=None,
+            credits=outcome.credits,
+            usd=outcome.usd,
+            capped=outcome.kind == AutobillOutcome.CAPPED,
+            window_spend_usd=self.window_spend_usd(at) + outcome.usd,
+            batch_at=batch_at,
         )
-        if evaluate_tier:
-            self.evaluate_tier(at)
 
     class AutobillToppedUp(Aggregate.Event):
         credits: int
@@ -886,11 +921,11 @@ class _ApiBatch:
         self.org = org
         self.lanes = lanes
         # A04 hourly autobill checks made inside the batch: the next one, the last
-        # one, the plain top-ups made (instant, credits, dollars) and their sum;
+        # one, the plain top-ups made (instant, outcome) and their dollars;
         # the check the batch stopped before (everything from it on is left).
         self.check_at: int | None = checks[0] if checks is not None else None
         self.check_last = checks[1] if checks is not None else -1
-        self.topups: list[tuple[int, int, Decimal]] = []
+        self.topups: list[tuple[int, AutobillOutcome]] = []
         self.topup_usd = Decimal("0")
         self.stopped_at: int | None = None
         n = len(lanes)
@@ -1006,19 +1041,12 @@ class _ApiBatch:
         (nothing to do, or a plain top-up made), False when the replay must make
         it alone (A05 a card to decline, A07 the cap, A06 a new tier)."""
         org = self.org
-        autobill = org.autobill
-        if autobill is None or not org.autobill_enabled:
+        outcome = org.autobill_outcome(from_us(h), self.balance, self.topup_usd)
+        if outcome is None:
             return True
-        if org.retry_at is not None and h < to_us(org.retry_at):
-            return True  # A05: waiting for the retry
-        if self.balance >= autobill.threshold:
-            return True
-        if org.card_fails > 0:
-            return False
-        credits = autobill.amount
-        usd = _cents(Decimal(credits) * org.credit_price_usd)
-        spent = org.window_spend_usd(from_us(h)) + self.topup_usd  # all within 30 days
-        if usd > org.monthly_cap_usd - spent or org.purchase_moves_tier(self.topup_usd, usd):
+        if outcome.kind != AutobillOutcome.TOPPED_UP or org.purchase_moves_tier(
+            self.topup_usd, outcome.usd
+        ):
             return False
         # Lanes short of credits were short until now; from here they may go again.
         for j, start in enumerate(self.dead):
@@ -1029,9 +1057,9 @@ class _ApiBatch:
                 self.dead[j] = -1
         self.death = None
         self.after_death = []
-        self.balance += credits
-        self.topups.append((h, credits, usd))
-        self.topup_usd += usd
+        self.balance += outcome.credits
+        self.topups.append((h, outcome))
+        self.topup_usd += outcome.usd
         return True
 
     def _safe(self, live: list[int], held: dict[str, int], t: int) -> bool:
@@ -1242,7 +1270,7 @@ class _ApiBatch:
 
     def emit(self) -> None:
         org, lanes = self.org, self.lanes
-        starts = [lane.first for lane in lanes if lane.count] + [h for h, _, _ in self.topups]
+        starts = [lane.first for lane in lanes if lane.count] + [h for h, _ in self.topups]
         if not starts:
             return
         batch_at = from_us(min(starts))
@@ -1261,22 +1289,12 @@ class _ApiBatch:
             lane = lanes[j]
             for d, (s, k) in enumerate(chunks):
                 pieces.append((lane.at(s + k - 1), lane.order, s, j, deferred + d))
-        for u, (h, _, _) in enumerate(self.topups):
+        for u, (h, _) in enumerate(self.topups):
             pieces.append((h, -1, 0, -1, u))  # A04: before the tasks of its instant
         pieces.sort()
         for last, _, s, j, c in pieces:
             if j < 0:
-                _, credits, usd = self.topups[c]
-                at = from_us(last)
-                org.trigger_event(
-                    org.AutobillToppedUp,
-                    timestamp=at,
-                    credits=credits,
-                    usd=usd,
-                    capped=False,
-                    window_spend_usd=org.window_spend_usd(at) + usd,
-                    batch_at=batch_at,
-                )
+                org.top_up(from_us(last), self.topups[c][1], batch_at)
                 continue
             lane = lanes[j]
             if c >= deferred:
