@@ -26,10 +26,7 @@ from typing import Any
 
 from ledger.application import Balances
 from ledger.tools.checks import CheckReport, evaluate
-from ledger.tools.forecast.executors import run_samples
-from ledger.tools.forecast.results import Forecast
-from ledger.tools.forecast.results import forecast as _fold
-from ledger.tools.forecast.sample import ForecastJob, SampleSummary
+from ledger.tools.forecast.results import Forecast, sweep
 from ledger.tools.forecast.store import default_forecast_dir, write_forecast
 from ledger.tools.runfolder import check_target
 from ledger.tools.runs import (
@@ -156,12 +153,14 @@ def forecast(
     loaded = load(path)
     target = Path(folder) if folder is not None else default_forecast_dir(path)
     check_target(target, path)  # before any work: a folder not ours stays untouched
-    base = loaded.scenario.seed if seed is None else seed
-    job = ForecastJob(loaded.scenario, loaded.price_book, base, wait_threshold)
-    summaries: list[SampleSummary] = run_samples(
-        job, range(samples), workers=workers, cluster=cluster
+    result = sweep(
+        loaded,
+        samples,
+        seed=seed,
+        workers=workers,
+        cluster=cluster,
+        wait_threshold_s=wait_threshold,
     )
-    result = _fold(job, loaded.path, summaries)
     write_forecast(result, target, path)
     return result
 

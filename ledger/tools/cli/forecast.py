@@ -26,9 +26,9 @@ from ledger.tools.cli.options import (
     scenario_error,
 )
 from ledger.tools.cli.progress import sample_progress
-from ledger.tools.forecast.executors import ExecutorError, run_samples
-from ledger.tools.forecast.results import FIGURES, Forecast, forecast
-from ledger.tools.forecast.sample import ForecastJob, SampleSummary, sample_seed
+from ledger.tools.forecast.executors import ExecutorError
+from ledger.tools.forecast.results import FIGURES, Forecast, sweep
+from ledger.tools.forecast.sample import sample_seed
 from ledger.tools.forecast.store import default_forecast_dir, write_forecast
 from ledger.tools.report.fan import render_forecast
 from ledger.tools.runfolder import RunFolderError, check_target
@@ -108,18 +108,8 @@ def forecast_command(
         check_target(target, scenario)  # before any work: a folder not ours stays untouched
     except RunFolderError as exc:
         raise bad_input(f"error: {exc}") from None
-    job = ForecastJob(loaded.scenario, loaded.price_book, base_seed, wait_threshold)
     started = time.monotonic()
-    try:
-        with sample_progress(samples) as tick:
-            summaries: list[SampleSummary] = run_samples(
-                job, range(samples), workers=workers, cluster=cluster, progress=tick
-            )
-    except ScenarioError as exc:
-        raise scenario_error(exc) from None
-    except ExecutorError as exc:
-        raise bad_input(f"error: {exc}") from None
-    result = forecast(job, loaded.path, summaries)
+    result = sweep_or_exit(loaded, samples, base_seed, workers, cluster, wait_threshold)
     try:
         folder = write_forecast(result, target, scenario)
     except RunFolderError as exc:
@@ -139,6 +129,32 @@ def forecast_command(
     if html is not None:
         typer.echo(f"fan charts written to {html}")
     err.print(f"{samples:,} samples in {elapsed:.1f} s", markup=False)
+
+
+def sweep_or_exit(
+    loaded: LoadedScenario,
+    samples: int,
+    seed: int | None,
+    workers: int | None,
+    cluster: str | None = None,
+    wait_threshold_s: int = 300,
+) -> Forecast:
+    """``results.sweep`` with a progress bar on a terminal; bad input exits 2."""
+    try:
+        with sample_progress(samples) as tick:
+            return sweep(
+                loaded,
+                samples,
+                seed=seed,
+                workers=workers,
+                cluster=cluster,
+                wait_threshold_s=wait_threshold_s,
+                progress=tick,
+            )
+    except ScenarioError as exc:
+        raise scenario_error(exc) from None
+    except ExecutorError as exc:
+        raise bad_input(f"error: {exc}") from None
 
 
 def _one_sample(

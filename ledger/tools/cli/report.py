@@ -17,7 +17,7 @@ import typer
 from rich.console import Console
 
 from ledger.tools.cli import output
-from ledger.tools.cli.forecast import MAX_SAMPLES
+from ledger.tools.cli.forecast import MAX_SAMPLES, sweep_or_exit
 from ledger.tools.cli.options import (
     RunOption,
     SeedOption,
@@ -31,11 +31,8 @@ from ledger.tools.cli.options import (
     scenario_error,
     store_errors,
 )
-from ledger.tools.cli.progress import replay_progress, sample_progress
-from ledger.tools.forecast.executors import ExecutorError, run_samples
+from ledger.tools.cli.progress import replay_progress
 from ledger.tools.forecast.results import Forecast
-from ledger.tools.forecast.results import forecast as fold_forecast
-from ledger.tools.forecast.sample import ForecastJob, SampleSummary
 from ledger.tools.report import write_report
 from ledger.tools.runs import RunInfo, RunNotFoundError, default_run_dir, open_run, run_scenario
 from scenarios.errors import ScenarioError
@@ -171,18 +168,7 @@ def _forecast(info: RunInfo, samples: int, seed: int | None, workers: int | None
         loaded = load_scenario(Path(info.scenario_file))
     except ScenarioError as exc:
         raise scenario_error(exc) from None
-    base = loaded.scenario.seed if seed is None else seed
-    job = ForecastJob(loaded.scenario, loaded.price_book, base)
-    try:
-        with sample_progress(samples) as tick:
-            summaries: list[SampleSummary] = run_samples(
-                job, range(samples), workers=workers, progress=tick
-            )
-    except ScenarioError as exc:
-        raise scenario_error(exc) from None
-    except ExecutorError as exc:
-        raise bad_input(f"error: {exc}") from None
-    return fold_forecast(job, loaded.path, summaries)
+    return sweep_or_exit(loaded, samples, seed, workers)
 
 
 def register(app: typer.Typer) -> None:

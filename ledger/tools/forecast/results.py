@@ -18,7 +18,9 @@ from datetime import datetime
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from ledger.tools.forecast.executors import Progress, run_samples
 from ledger.tools.forecast.sample import REASONS, ForecastJob, SampleSummary
+from scenarios.loader import LoadedScenario
 
 LEVELS = (("p10", Decimal("0.1")), ("p50", Decimal("0.5")), ("p90", Decimal("0.9")))
 FIGURES = ("usd", "used", "forfeited", "refused")
@@ -176,3 +178,24 @@ def _tiers(outcomes: Sequence[Any], n: int) -> list[dict[str, Any]]:
             row[name] = reached[rank - 1] if rank <= len(reached) else None
         found.append(row)
     return found
+
+
+def sweep(
+    loaded: LoadedScenario,
+    samples: int,
+    *,
+    seed: int | None = None,
+    workers: int | None = None,
+    cluster: str | None = None,
+    wait_threshold_s: int = 300,
+    progress: Progress | None = None,
+) -> Forecast:
+    """Samples 0 to ``samples - 1`` of a loaded scenario, replayed and folded: what
+    ``forecast`` reports (``seed`` defaults to the scenario's). Raises
+    ``ScenarioError`` or ``ExecutorError``."""
+    base = loaded.scenario.seed if seed is None else seed
+    job = ForecastJob(loaded.scenario, loaded.price_book, base, wait_threshold_s)
+    summaries: list[SampleSummary] = run_samples(
+        job, range(samples), workers=workers, cluster=cluster, progress=progress
+    )
+    return forecast(job, loaded.path, summaries)
