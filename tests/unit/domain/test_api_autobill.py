@@ -10,6 +10,7 @@ import pytest
 from ledger.application import Ledger
 from ledger.domain.api import ApiOrganization
 from ledger.domain.errors import DomainError
+from ledger.domain.runs import Lane
 from ledger.domain.terms import AutobillSettings, TaskSpec
 from ledger.domain.time import next_hour_us, to_us
 from ledger.domain.types import AutobillCapPolicy, RefusalReason
@@ -194,3 +195,61 @@ def test_a07_autobill_recharges_count_against_manual_purchases(
     org.check_autobill(at(2027, 1, 1, 1))  # fills the cap
     org.purchase_credits(at(2027, 1, 1, 2), 1000)
     assert only(org, ApiOrganization.PurchaseRefused).reason is RefusalReason.MONTHLY_CAP
+
+
+def _tasks_from_ten(count: int, credits: int) -> Lane:
+    """``count`` tasks of ``credits`` every 10 minutes from 10:00 (Tier 1 limits)."""
+    return Lane(
+        task=TaskSpec("gen4.5", credits),
+        first=to_us(at(2027, 1, 1, 10)),
+        interval=10 * 60_000_000,
+        count=count,
+        concurrency=2,
+        daily_limit=200,
+    )
+
+
+def test_a04_a_check_inside_a_batch_tops_up_before_the_tasks_of_its_instant(
+    ledger: Ledger, book: PriceBook
+) -> None:
+    org = ledger.open_organization("o", START, book, autobill=AUTOBILL)
+    org.purchase_credits(START, 1000)
+    checks = (to_us(at(2027, 1, 1, 10)), to_us(at(2027, 1, 1, 12)) - 1)
+    decided, next_check = org.submit_batch([_tasks_from_ten(12, 100)], checks)
+    # 10:00-10:50 spend 600 (400 left); the 11:00 check finds 400 < 500 and buys
+    # 1,000 before the 11:00 task; 11:00-11:50 spend 600 more.
+    assert (decided, next_check) == ([12], to_us(at(2027, 1, 1, 12)))
+    topped = only(org, ApiOrganization.AutobillToppedUp)
+    assert (topped.timestamp, topped.credits, topped.batch_at) == (
+        at(2027, 1, 1, 11),
+        1000,
+        at(2027, 1, 1, 10),
+    )
+    charged = only(org, ApiOrganization.TaskCharged)  # one run across the top-up
+    assert charged.count == 12
+    assert org.balance == 1000 - 1200 + 1000
+    ledger.flush()
+    assert ledger.balances_at("o", at(2027, 1, 1, 10, 55)).balance == 400
+    assert ledger.balances_at("o", at(2027, 1, 1, 11)).balance == 1300
+
+
+def test_a06_a_top_up_reaching_a_new_tier_stops_the_batch_before_its_check(
+    ledger: Ledger, book: PriceBook
+) -> None:
+    org = ledger.open_organization(
+        "o", START, book, autobill=AutobillSettings(threshold=9000, amount=1000)
+    )
+    org.purchase_credits(START, 9500)  # $95: Tier 2 ($50); Tier 3 unlocks at $100
+    assert org.tier == 2
+    checks = (to_us(at(2027, 1, 1, 10)), to_us(at(2027, 1, 1, 12)) - 1)
+    decided, next_check = org.submit_batch([_tasks_from_ten(12, 100)], checks)
+    # At 11:00 the balance is 8,900 < 9,000 and the $10 recharge would bring the
+    # purchases to $105: a new tier, whose limits the batch's lanes do not have.
+    # The batch stops before that check and leaves it (and the tasks from 11:00
+    # on) to be made alone.
+    assert (decided, next_check) == ([6], to_us(at(2027, 1, 1, 11)))
+    assert recorded(org, ApiOrganization.AutobillToppedUp) == []
+    assert only(org, ApiOrganization.TaskCharged).count == 6
+    org.check_autobill(at(2027, 1, 1, 11))  # as the replay makes it: top-up, then tier
+    assert kinds(org)[-2:] == ["AutobillToppedUp", "TierRaised"]
+    assert org.tier == 3
