@@ -27,7 +27,7 @@ from eventsourcing.persistence import JSONTranscoder, Transcoder, Transcoding
 from ledger.domain import types as domain_types
 from ledger.domain.api import ApiOrganization
 from ledger.domain.errors import DomainError
-from ledger.domain.terms import AutobillSettings, PlanTerms, RefillSettings, TierRule
+from ledger.domain.terms import ApiKey, AutobillSettings, PlanTerms, RefillSettings, TierRule
 from ledger.domain.time import utc
 from ledger.domain.types import EnterprisePoolPolicy, Plan, Surface
 from ledger.domain.web import WebWorkspace
@@ -95,6 +95,7 @@ STORED_VALUES: tuple[tuple[type[Any], str], ...] = (
     (TierRule, "tier_rule"),
     (RefillSettings, "refill_settings"),
     (AutobillSettings, "autobill_settings"),
+    (ApiKey, "api_key"),
 )
 
 

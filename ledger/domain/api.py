@@ -10,7 +10,7 @@ from __future__ import annotations
 import heapq
 from bisect import bisect_left
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from decimal import ROUND_DOWN, Decimal
 from functools import partial
@@ -37,7 +37,7 @@ from ledger.domain.runs import (
     window_count_until,
     window_room_at,
 )
-from ledger.domain.terms import AutobillSettings, TaskSpec, TierRule, typed
+from ledger.domain.terms import ApiKey, AutobillSettings, TaskSpec, TierRule, typed
 from ledger.domain.time import DAYS_30_US, HOUR_US, from_us, to_us, utc
 from ledger.domain.types import (
     AutobillCapPolicy,
@@ -73,11 +73,19 @@ class AutobillOutcome:
 class ApiOrganization(SimulatedAggregate):
     """A developer organization (surface "api") and its prepaid credit balance."""
 
-    class_version = 2  # v1 snapshots held the tier table and settings as plain dicts
+    class_version = 3  # v1 held the tier table and settings as plain dicts, v2 the keys
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
         typed(state, autobill=AutobillSettings, tier_rules=TierRule)
+
+    @staticmethod
+    def upcast_v2_v3(state: dict[str, Any]) -> None:
+        keys = state.get("keys") or {}
+        state["keys"] = {
+            name: ApiKey.from_dict(key) if isinstance(key, dict) else key
+            for name, key in keys.items()
+        }
 
     class Opened(Aggregate.Created):
         class_version = 2  # v1 stored autobill as a plain dict
@@ -124,7 +132,7 @@ class ApiOrganization(SimulatedAggregate):
         self.backlog_limits: dict[str, list[int]] = {}
         self.tier = tier
         self.members = list(members)
-        self.keys: dict[str, dict[str, Any]] = {}
+        self.keys: dict[str, ApiKey] = {}
         self.balance = balance  # not a purchase: no dollars, no tier spend, no 30-day cap
         self.autobill = autobill
         self.autobill_enabled = autobill is not None
@@ -225,9 +233,7 @@ class ApiOrganization(SimulatedAggregate):
     @property
     def flagged_keys(self) -> list[str]:
         """A10: keys still active although the member who made them was removed."""
-        return sorted(
-            k for k, v in self.keys.items() if v["active"] and v["by"] not in self.members
-        )
+        return sorted(k for k, v in self.keys.items() if v.active and v.by not in self.members)
 
     # --------------------------------------------------------------- purchases
 
@@ -530,7 +536,7 @@ class ApiOrganization(SimulatedAggregate):
         if member not in self.members:
             self._refuse_member(at, member, RefusalReason.NOT_A_MEMBER)
             return
-        still_active = sorted(k for k, v in self.keys.items() if v["active"] and v["by"] == member)
+        still_active = sorted(k for k, v in self.keys.items() if v.active and v.by == member)
         self.trigger_event(
             self.MemberRemoved, timestamp=at, member=member, keys_left_active=still_active
         )
@@ -548,7 +554,7 @@ class ApiOrganization(SimulatedAggregate):
 
     def disable_key(self, at: datetime, key: str) -> None:
         at = utc(at)
-        if key not in self.keys or not self.keys[key]["active"]:
+        if key not in self.keys or not self.keys[key].active:
             self.trigger_event(
                 self.KeyRefused, timestamp=at, key=key, by="", reason=RefusalReason.UNKNOWN_KEY
             )
@@ -583,13 +589,13 @@ class ApiOrganization(SimulatedAggregate):
         by: str
 
         def apply(self, aggregate: ApiOrganization) -> None:
-            aggregate.keys[self.key] = {"by": self.by, "active": True}
+            aggregate.keys[self.key] = ApiKey(by=self.by)
 
     class ApiKeyDisabled(Aggregate.Event):
         key: str
 
         def apply(self, aggregate: ApiOrganization) -> None:
-            aggregate.keys[self.key] = dict(aggregate.keys[self.key], active=False)
+            aggregate.keys[self.key] = replace(aggregate.keys[self.key], active=False)
 
     class KeyRefused(Aggregate.Event):
         key: str
@@ -958,7 +964,7 @@ class _ApiBatch:
         keys = self.org.keys
         waiting: dict[str, list[int]] = {}
         for j, lane in enumerate(lanes):
-            if lane.key is not None and not (lane.key in keys and keys[lane.key]["active"]):
+            if lane.key is not None and not (lane.key in keys and keys[lane.key].active):
                 self._refuse(j, 0, lane.count, RefusalReason.UNKNOWN_KEY, 0)
                 pos[j] = lane.count
             elif self.defer and self.org.backlog.get(lane.task.model):

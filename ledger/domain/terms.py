@@ -75,6 +75,21 @@ class TierRule:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class ApiKey:
+    """A10: an API key of an organization, who made it and whether it still works."""
+
+    by: str  # the member who created it
+    active: bool = True
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> ApiKey:
+        return cls(by=str(data["by"]), active=bool(data["active"]))
+
+
 def typed(state: dict[str, Any], **types: Any) -> None:
     """Upcast a version-1 stored state in place: each named field held the plain dict
     of a typed value (``from_dict``); a list of them, or None, stays a list or None."""

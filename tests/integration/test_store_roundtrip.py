@@ -24,7 +24,7 @@ from ledger.application import (
     plan_terms,
 )
 from ledger.domain.api import ApiOrganization
-from ledger.domain.terms import AutobillSettings, RefillSettings, TaskSpec
+from ledger.domain.terms import ApiKey, AutobillSettings, RefillSettings, TaskSpec
 from ledger.domain.types import Billing, DailyLimitPolicy, FreeCreditsPolicy, GenerationMode, Plan
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.loader import load_price_book
@@ -271,10 +271,13 @@ def test_events_and_snapshots_stored_by_version_1_read_back_typed() -> None:
             upgraded += old.state != stored.state
             assert_same(app.mapper.to_domain_event(stored), app.mapper.to_domain_event(old), "v1")
     assert upgraded >= 8  # every event type that holds a typed value was rewritten
-    snapshot = SimulatedSnapshot.take(ws)
-    state = app.mapper.to_stored_event(snapshot)
-    old = dataclasses.replace(state, state=as_version_1(state.state))
-    assert old.state != state.state
-    snapshot_read: Any = app.mapper.to_domain_event(old)
-    restored = snapshot_read.mutate(None)
-    assert_same(vars(ws), vars(restored), "snapshot")
+    for aggregate in (ws, org):
+        # The organization's keys were plain dicts up to its version 2 (A10).
+        snapshot = SimulatedSnapshot.take(aggregate)
+        state = app.mapper.to_stored_event(snapshot)
+        old = dataclasses.replace(state, state=as_version_1(state.state))
+        assert old.state != state.state
+        snapshot_read: Any = app.mapper.to_domain_event(old)
+        restored = snapshot_read.mutate(None)
+        assert_same(vars(aggregate), vars(restored), "snapshot")
+    assert org.keys and all(isinstance(key, ApiKey) for key in org.keys.values())

@@ -7,7 +7,7 @@ import pytest
 from ledger.application import Ledger
 from ledger.domain.api import ApiOrganization
 from ledger.domain.errors import DomainError
-from ledger.domain.terms import TaskSpec
+from ledger.domain.terms import ApiKey, TaskSpec
 from ledger.domain.types import RefusalReason
 from ledger.pricing.models import PriceBook
 from tests.unit.domain.domain_kit import at, only, recorded
@@ -49,7 +49,7 @@ def test_a10_a_member_can_do_what_the_owner_does(ledger: Ledger, book: PriceBook
     org.create_key(at(2027, 1, 2), "k", by="dev")
     org.remove_member(at(2027, 1, 3), "ops")
     assert org.members == ["owner", "dev"]
-    assert org.keys == {"k": {"by": "dev", "active": True}}
+    assert org.keys == {"k": ApiKey(by="dev", active=True)}
 
 
 def test_a10_only_members_create_keys(ledger: Ledger, book: PriceBook) -> None:
