@@ -66,10 +66,14 @@ def sample_parts(job: ForecastJob, samples: range) -> tuple[float, float]:
         replayed = time.perf_counter()
         for org in scenario.organizations:
             events = ledger.kept.get(ledger.organization_id(org.id), [])
-            measure_events(events, org.id, Surface.API, scenario.start, scenario.end)
+            measure_events(
+                events, org.id, Surface.API, scenario.start, scenario.end, month_ends=False
+            )
         for ws in scenario.workspaces:
             events = ledger.kept.get(ledger.workspace_id(ws.id), [])
-            measure_events(events, ws.id, Surface.WEB, scenario.start, scenario.end)
+            measure_events(
+                events, ws.id, Surface.WEB, scenario.start, scenario.end, month_ends=False
+            )
         replaying += replayed - started
         folding += time.perf_counter() - replayed
         ledger.close()

@@ -152,9 +152,21 @@ def measure(
 
 
 def measure_events(
-    events: Iterable[Any], name: str, surface: Surface, start: datetime, end: datetime
+    events: Iterable[Any],
+    name: str,
+    surface: Surface,
+    start: datetime,
+    end: datetime,
+    *,
+    month_ends: bool = True,
 ) -> AccountFigures:
-    """``measure`` over events already in memory (a forecast sample keeps no store)."""
+    """``measure`` over events already in memory (a forecast sample keeps no store).
+
+    ``month_ends=False`` leaves what only the account's state gives unread (each
+    month's closing balance, plan credits, plan and tier, the final balance and
+    ``opened``), which spares applying every event a second time; a forecast
+    sample's summary needs none of them.
+    """
     figures = AccountFigures(account=name, surface=surface)
     months = {key: MonthFigures(key) for key in window_months(start, end)}
     order = list(months)
@@ -170,14 +182,16 @@ def measure_events(
 
     for event in events:
         key = month_key(event.timestamp)
-        close_until(key)
-        aggregate = event.mutate(aggregate)
+        if month_ends:
+            close_until(key)
+            aggregate = event.mutate(aggregate)
         effects = effects_of(event, held)
         held = held_after(held, effects)
         if key not in months:  # outside the window (cannot happen in a replay; be safe)
             continue
         _count(figures, months, key, event, effects)
-    close_until("9999-99")
+    if month_ends:
+        close_until("9999-99")
     figures.opened = aggregate is not None
     if aggregate is not None:
         figures.final_balance = int(aggregate.balance)

@@ -97,7 +97,9 @@ def run_sample(job: ForecastJob, sample: int) -> SampleSummary:
             ledger.workspace_id(name) if surface is Surface.WEB else ledger.organization_id(name)
         )
         events = ledger.kept.get(aggregate_id, [])
-        figures = measure_events(events, name, surface, scenario.start, scenario.end)
+        figures = measure_events(
+            events, name, surface, scenario.start, scenario.end, month_ends=False
+        )
         months += [
             MonthRow(name, m.month, m.usd, m.used, m.forfeited, m.refused) for m in figures.months
         ]
