@@ -460,3 +460,72 @@ def refusal_runs_between(
     (count, first instant, last instant), instants in microseconds since the epoch."""
     rows = conn.execute(REFUSALS_BETWEEN, [account, since, until, reason]).fetchall()
     return [(int(count), int(first), int(last)) for count, first, last in rows]
+
+
+# ------------------------------------------------------------------ one account's months
+
+
+class MonthlyFigures(TypedDict):
+    """One calendar month of one account, as ``compare`` and ``diff`` count it
+    (``ledger.tools.decide.measure.MonthFigures``), read from the projection."""
+
+    month: str  # 'YYYY-MM'
+    usd: Decimal  # dollars paid
+    bought: int  # credits bought: purchases, Auto Refill, autobill
+    charged: int  # credits charged for tasks, refunded ones included
+    refunded: int  # credits given back for tasks that failed (W14, A11)
+    used: int  # charged - refunded
+    forfeited: int
+    refused: int  # generations and tasks refused
+    balance: int  # at the month's end (0 before the account opened)
+    plan: int | None  # web, at the month's end
+    purchased: int | None  # web, at the month's end
+    tier: int | None  # api, at the month's end
+
+
+MONTHLY_FIGURES = f"""
+WITH month_end AS (
+    SELECT CAST(date_trunc('month', day) AS DATE) AS month, plan, purchased, tier, opened
+    FROM {schema.DAILY_BALANCES.name}
+    WHERE account_id = $account
+    QUALIFY row_number() OVER (PARTITION BY date_trunc('month', day) ORDER BY day DESC) = 1
+)
+SELECT strftime(m.month, '%Y-%m'), m.usd_spent, m.purchased, m.charged, m.refunded, m.used,
+       m.forfeited, m.rejected, COALESCE(m.closing_balance, 0),
+       e.plan, e.purchased, e.tier, COALESCE(e.opened, false)
+FROM {schema.MONTHLY_SUMMARY.name} m LEFT JOIN month_end e USING (month)
+WHERE m.account_id = $account
+ORDER BY m.month
+"""
+
+
+def monthly_figures(conn: Connection, account: str) -> list[MonthlyFigures]:
+    """Every month of the window for one account: what it paid, bought, used, lost and
+    was refused, and its balances at the month's end (``monthly_summary``,
+    ``daily_balances``)."""
+    out = []
+    for row in conn.execute(MONTHLY_FIGURES, {"account": account}).fetchall():
+        month, usd, bought, charged, refunded, used, forfeited, refused, balance = row[:9]
+        plan, purchased, tier, opened = row[9:]
+        out.append(
+            MonthlyFigures(
+                month=str(month),
+                usd=Decimal(usd),
+                bought=int(bought),
+                charged=int(charged),
+                refunded=int(refunded),
+                used=int(used),
+                forfeited=int(forfeited),
+                refused=int(refused),
+                balance=int(balance),
+                plan=_held(plan, opened),
+                purchased=_held(purchased, opened),
+                tier=_held(tier, opened),
+            )
+        )
+    return out
+
+
+def _held(value: Any, opened: bool) -> int | None:
+    """A month-end bucket or tier: None before the account opened (nothing held yet)."""
+    return None if value is None or not opened else int(value)
