@@ -4,6 +4,12 @@ Every function takes an open connection, so the same code serves a
 read-only connection on a run's file (``connect``) and the projector's own
 connection in tests. Credits come back as ``int``, dollars as ``Decimal``,
 instants as ISO 8601 strings in UTC.
+
+This package is the one read API of a run's projection: nothing above it
+(``ledger``, ``ledger.tools``, ``scenarios``) imports ``duckdb`` or writes SQL
+(an import-linter contract, ``make contracts``). Code above names a
+connection ``Connection`` and catches ``DatabaseError``; a user's own SQL
+goes through ``projections.sandbox``.
 """
 
 from __future__ import annotations
@@ -11,13 +17,18 @@ from __future__ import annotations
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypedDict
+from typing import Any, TypeAlias, TypedDict
 
 import duckdb
 
 from ledger.domain.effects import Figure
 from ledger.domain.time import utc
 from projections import schema
+
+# What code above this package calls a connection and a DuckDB failure (a damaged
+# file, a refused statement), so that it never imports duckdb itself.
+Connection: TypeAlias = duckdb.DuckDBPyConnection
+DatabaseError = duckdb.Error
 
 
 class AccountNotFound(LookupError):
@@ -37,7 +48,7 @@ READ_CONFIG: dict[str, str | bool | int | float | list[str]] = {
 }
 
 
-def connect(path: str | Path) -> duckdb.DuckDBPyConnection:
+def connect(path: str | Path) -> Connection:
     """A read-only connection on a run's DuckDB file, in UTC, with no access outside it."""
     conn = duckdb.connect(str(path), read_only=True, config=dict(READ_CONFIG))
     try:
@@ -52,7 +63,7 @@ def connect(path: str | Path) -> duckdb.DuckDBPyConnection:
     return conn
 
 
-def install_macros(conn: duckdb.DuckDBPyConnection) -> None:
+def install_macros(conn: Connection) -> None:
     """Make sure ``balance_at`` is callable on ``conn``.
 
     The projector stores the macro in the file, so this does nothing on a
@@ -76,7 +87,7 @@ def install_macros(conn: duckdb.DuckDBPyConnection) -> None:
 BALANCE_AT = "SELECT surface, plan, purchased, balance, plan_name, tier FROM balance_at(?, ?)"
 
 
-def balance_at(conn: duckdb.DuckDBPyConnection, account: str, at: datetime) -> dict[str, Any]:
+def balance_at(conn: Connection, account: str, at: datetime) -> dict[str, Any]:
     """S05: an account's balances at instant ``at`` (every event stamped <= at).
 
     The same shape as ``ledger.application.Balances.as_dict()``: ``plan``,
@@ -106,7 +117,7 @@ ORDER BY day
 
 
 def daily_balances(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Connection,
     account: str,
     start: date | None = None,
     end: date | None = None,
@@ -122,12 +133,12 @@ def daily_balances(
 ACCOUNTS = "SELECT account_id, surface, created_at FROM accounts ORDER BY surface DESC, account_id"
 
 
-def accounts(conn: duckdb.DuckDBPyConnection) -> list[tuple[str, str]]:
+def accounts(conn: Connection) -> list[tuple[str, str]]:
     """(name, surface) of every account, workspaces first."""
     return [(name, surface) for name, surface, _ in conn.execute(ACCOUNTS).fetchall()]
 
 
-def _surface(conn: duckdb.DuckDBPyConnection, account: str) -> str:
+def _surface(conn: Connection, account: str) -> str:
     row = conn.execute("SELECT surface FROM accounts WHERE account_id = ?", [account]).fetchone()
     if row is None:
         raise AccountNotFound(f"no account {account!r} in this run")
@@ -212,7 +223,7 @@ def _iso(at: datetime) -> str:
     return utc(at).isoformat()
 
 
-def account_summary(conn: duckdb.DuckDBPyConnection, account: str) -> AccountSummary:
+def account_summary(conn: Connection, account: str) -> AccountSummary:
     surface = _surface(conn, account)
     args = [account, surface]
     totals = conn.execute(CREDIT_TOTALS, args).fetchone()
@@ -255,11 +266,11 @@ def account_summary(conn: duckdb.DuckDBPyConnection, account: str) -> AccountSum
     )
 
 
-def _dated(conn: duckdb.DuckDBPyConnection, sql: str, account: str) -> list[tuple[str, Any]]:
+def _dated(conn: Connection, sql: str, account: str) -> list[tuple[str, Any]]:
     return [(_iso(ts), value) for value, ts in conn.execute(sql, [account]).fetchall()]
 
 
-def summaries(conn: duckdb.DuckDBPyConnection) -> list[AccountSummary]:
+def summaries(conn: Connection) -> list[AccountSummary]:
     """``account_summary`` of every account, workspaces first."""
     return [account_summary(conn, name) for name, _ in accounts(conn)]
 
@@ -291,7 +302,7 @@ ORDER BY seq
 
 
 def audit_trail(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Connection,
     account: str,
     since: datetime | None = None,
     until: datetime | None = None,
@@ -333,7 +344,7 @@ FROM key_findings ORDER BY account_id, key, flagged_since
 """
 
 
-def key_findings(conn: duckdb.DuckDBPyConnection) -> list[dict[str, Any]]:
+def key_findings(conn: Connection) -> list[dict[str, Any]]:
     """A10: keys left active after their creator was removed, and for how long."""
     out = []
     for account, key, by, created, since, until, still in conn.execute(KEY_FINDINGS).fetchall():
@@ -367,19 +378,154 @@ GROUP BY ALL ORDER BY ALL
 """
 
 
-def credits_by_model_day(
-    conn: duckdb.DuckDBPyConnection, account: str
-) -> dict[tuple[date, str], int]:
+def credits_by_model_day(conn: Connection, account: str) -> dict[tuple[date, str], int]:
     """Net credits (charged minus refunded) of an account's tasks, per UTC day and model."""
     rows = conn.execute(CREDITS_BY_MODEL_DAY, [account]).fetchall()
     return {(day, model): int(net) for day, model, net in rows}
 
 
-def refusals_by_model_day(
-    conn: duckdb.DuckDBPyConnection, account: str
-) -> dict[tuple[date, str], dict[str, int]]:
+def refusals_by_model_day(conn: Connection, account: str) -> dict[tuple[date, str], dict[str, int]]:
     """Tasks refused, per UTC day and model, by reason."""
     found: dict[tuple[date, str], dict[str, int]] = {}
     for day, model, reason, tasks in conn.execute(REFUSALS_BY_MODEL_DAY, [account]).fetchall():
         found.setdefault((day, model), {})[str(reason)] = int(tasks)
     return found
+
+
+# ------------------------------------------------------------------ tables
+
+TABLE_NAMES = (
+    "SELECT table_name FROM information_schema.tables "
+    "WHERE table_schema = 'main' ORDER BY table_name"
+)
+
+
+def table_names(conn: Connection) -> list[str]:
+    """The tables (and views) of the file, by name (docs/tables.md describes a run's)."""
+    return [str(name) for (name,) in conn.execute(TABLE_NAMES).fetchall()]
+
+
+# ------------------------------------------------------------------ monthly summary
+
+MONTHLY_COLUMNS = tuple(name for name, _ in schema.MONTHLY_SUMMARY.columns)
+MONTHLY_SUMMARY = (
+    f"SELECT {', '.join(MONTHLY_COLUMNS)} FROM {schema.MONTHLY_SUMMARY.name} "
+    "ORDER BY surface DESC, account_id, month"
+)
+
+
+def monthly_summary(conn: Connection) -> list[tuple[Any, ...]]:
+    """Every row of ``monthly_summary`` (columns ``MONTHLY_COLUMNS``), workspaces first,
+    then by account and month."""
+    return conn.execute(MONTHLY_SUMMARY).fetchall()
+
+
+# ------------------------------------------------------------------ sums over an interval
+
+FORFEITED_BETWEEN = """
+SELECT COALESCE(SUM(amount), 0) FROM forfeited_credits
+WHERE account_id = ? AND ts >= ? AND ts <= ?
+"""
+USD_BETWEEN = """
+SELECT COALESCE(SUM(usd), 0) FROM usd_ledger
+WHERE account_id = ? AND ts >= ? AND ts <= ?
+"""
+# A row is a day slice of refused tasks from first_at to ts, evenly spaced.
+REFUSALS_BETWEEN = """
+SELECT count, epoch_us(first_at), epoch_us(ts) FROM refusals
+WHERE account_id = $1 AND ts >= $2 AND first_at <= $3 AND ($4 IS NULL OR reason = $4)
+"""
+
+
+def _scalar(conn: Connection, sql: str, params: list[Any]) -> Any:
+    row = conn.execute(sql, params).fetchone()
+    assert row is not None  # an aggregate without GROUP BY returns one row
+    return row[0]
+
+
+def forfeited_between(conn: Connection, account: str, since: datetime, until: datetime) -> int:
+    """Credits forfeited in [since, until]."""
+    return int(_scalar(conn, FORFEITED_BETWEEN, [account, since, until]))
+
+
+def usd_between(conn: Connection, account: str, since: datetime, until: datetime) -> Decimal:
+    """Dollars paid in [since, until]."""
+    return Decimal(_scalar(conn, USD_BETWEEN, [account, since, until]))
+
+
+def refusal_runs_between(
+    conn: Connection, account: str, since: datetime, until: datetime, reason: str | None
+) -> list[tuple[int, int, int]]:
+    """Rows of ``refusals`` (of ``reason``, or every reason) that overlap [since, until]:
+    (count, first instant, last instant), instants in microseconds since the epoch."""
+    rows = conn.execute(REFUSALS_BETWEEN, [account, since, until, reason]).fetchall()
+    return [(int(count), int(first), int(last)) for count, first, last in rows]
+
+
+# ------------------------------------------------------------------ one account's months
+
+
+class MonthlyFigures(TypedDict):
+    """One calendar month of one account, as ``compare`` and ``diff`` count it
+    (``ledger.tools.decide.measure.MonthFigures``), read from the projection."""
+
+    month: str  # 'YYYY-MM'
+    usd: Decimal  # dollars paid
+    bought: int  # credits bought: purchases, Auto Refill, autobill
+    charged: int  # credits charged for tasks, refunded ones included
+    refunded: int  # credits given back for tasks that failed (W14, A11)
+    used: int  # charged - refunded
+    forfeited: int
+    refused: int  # generations and tasks refused
+    balance: int  # at the month's end (0 before the account opened)
+    plan: int | None  # web, at the month's end
+    purchased: int | None  # web, at the month's end
+    tier: int | None  # api, at the month's end
+
+
+MONTHLY_FIGURES = f"""
+WITH month_end AS (
+    SELECT CAST(date_trunc('month', day) AS DATE) AS month, plan, purchased, tier, opened
+    FROM {schema.DAILY_BALANCES.name}
+    WHERE account_id = $account
+    QUALIFY row_number() OVER (PARTITION BY date_trunc('month', day) ORDER BY day DESC) = 1
+)
+SELECT strftime(m.month, '%Y-%m'), m.usd_spent, m.purchased, m.charged, m.refunded, m.used,
+       m.forfeited, m.rejected, COALESCE(m.closing_balance, 0),
+       e.plan, e.purchased, e.tier, COALESCE(e.opened, false)
+FROM {schema.MONTHLY_SUMMARY.name} m LEFT JOIN month_end e USING (month)
+WHERE m.account_id = $account
+ORDER BY m.month
+"""
+
+
+def monthly_figures(conn: Connection, account: str) -> list[MonthlyFigures]:
+    """Every month of the window for one account: what it paid, bought, used, lost and
+    was refused, and its balances at the month's end (``monthly_summary``,
+    ``daily_balances``)."""
+    out = []
+    for row in conn.execute(MONTHLY_FIGURES, {"account": account}).fetchall():
+        month, usd, bought, charged, refunded, used, forfeited, refused, balance = row[:9]
+        plan, purchased, tier, opened = row[9:]
+        out.append(
+            MonthlyFigures(
+                month=str(month),
+                usd=Decimal(usd),
+                bought=int(bought),
+                charged=int(charged),
+                refunded=int(refunded),
+                used=int(used),
+                forfeited=int(forfeited),
+                refused=int(refused),
+                balance=int(balance),
+                plan=_held(plan, opened),
+                purchased=_held(purchased, opened),
+                tier=_held(tier, opened),
+            )
+        )
+    return out
+
+
+def _held(value: Any, opened: bool) -> int | None:
+    """A month-end bucket or tier: None before the account opened (nothing held yet)."""
+    return None if value is None or not opened else int(value)

@@ -26,15 +26,18 @@ from typing import Any
 import duckdb
 
 from projections import queries
+from projections.queries import Connection
 
 FETCH_ROWS = 1_000  # rows per fetch when streaming a result
+
+Params = list[Any] | dict[str, Any] | None
 
 
 class UserQueryError(ValueError):
     """A user's query that DuckDB refused (a write, a file, a setting, a syntax error)."""
 
 
-def user_connection(path: str | Path) -> duckdb.DuckDBPyConnection:
+def user_connection(path: str | Path) -> Connection:
     """A connection on a run's DuckDB file for a user's queries: read-only, no files, locked.
 
     The file must exist; it is never created or written.
@@ -78,6 +81,31 @@ def explain(exc: duckdb.Error) -> str:
     return text
 
 
+def rows(conn: Connection, query: str, params: Params = None) -> list[tuple[Any, ...]]:
+    """Every row of a user's query on a connection of ``user_connection``."""
+    return conn.execute(query, params).fetchall()
+
+
+def dict_rows(conn: Connection, query: str, params: Params = None) -> list[dict[str, Any]]:
+    """Every row of a user's query as a dict by column name."""
+    cursor = conn.execute(query, params)
+    names = [d[0] for d in cursor.description or ()]
+    return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+
+
+def arrow_table(conn: Connection, query: str, params: Params = None) -> Any:
+    """A user's query's result as a ``pyarrow.Table``, read on a cursor of its own
+    so that nothing is left pending on ``conn``."""
+    cursor = conn.cursor()
+    try:
+        relation = cursor.sql(query, params=params)
+        if relation is None:
+            raise ValueError(f"the query returns no rows to read: {query!r}")
+        return relation.to_arrow_table()
+    finally:
+        cursor.close()
+
+
 class UserQuery:
     """A user's query started on a sandboxed connection; its rows are read in batches.
 
@@ -88,7 +116,7 @@ class UserQuery:
 
     def __init__(self, path: str | Path, query: str, params: Any = None) -> None:
         self._conn = user_connection(path)
-        self._cursor: duckdb.DuckDBPyConnection | None = None
+        self._cursor: Connection | None = None
         try:
             if query.strip():
                 # None when the text holds no statement (only comments).

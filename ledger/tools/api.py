@@ -38,6 +38,7 @@ from ledger.tools.runs import (
 )
 from ledger.tools.runs import open_run as _open_run
 from ledger.tools.testing.harness import Instant, LedgerRun, instant, load
+from projections import queries, sandbox
 from scenarios.loader import LoadedScenario, load_scenario, load_scenario_text
 
 __all__ = [
@@ -69,14 +70,8 @@ class Run(LedgerRun):
 
     def arrow(self, query: str, params: Params = None) -> Any:
         """A read-only query's result as a ``pyarrow.Table``."""
-        cursor = self.duckdb.cursor()  # its own result: the shared connection stays free
-        try:
-            relation = cursor.sql(query, params=params)
-            if relation is None:
-                raise ValueError(f"the query returns no rows to read: {query!r}")
-            return relation.to_arrow_table()
-        finally:
-            cursor.close()
+        # its own cursor: the shared connection stays free
+        return sandbox.arrow_table(self.duckdb, query, params)
 
     def pandas(self, query: str, params: Params = None) -> Any:
         """A read-only query's result as a ``pandas.DataFrame`` (pandas must be installed)."""
@@ -90,11 +85,7 @@ class Run(LedgerRun):
 
     def tables(self) -> list[str]:
         """The tables of the run's DuckDB file (docs/tables.md describes each)."""
-        rows = self.sql(
-            "SELECT table_name FROM information_schema.tables "
-            "WHERE table_schema = 'main' ORDER BY table_name"
-        )
-        return [name for (name,) in rows]
+        return queries.table_names(self.duckdb)
 
 
 def replay(

@@ -29,8 +29,6 @@ from pathlib import Path
 from typing import Any
 from xml.etree import ElementTree as ET
 
-import duckdb
-
 from ledger.application import Balances, Ledger
 from ledger.audit import describe_event, holdings
 from ledger.domain.errors import DomainError
@@ -215,7 +213,7 @@ def evaluate(info: RunInfo, loaded: LoadedScenario, recent: int = RECENT_EVENTS)
 @dataclass
 class _Checker:
     ledger: Ledger
-    con: duckdb.DuckDBPyConnection
+    con: queries.Connection
     loaded: LoadedScenario
     recent: int
     _balances: dict[tuple[str, datetime], Balances | str] = field(default_factory=dict)
@@ -281,32 +279,12 @@ class _Checker:
     def _sum(self, name: str, exp: Expectation) -> int | Decimal:
         since, until = utc(exp.from_), utc(exp.at)
         if name == "forfeited_total":
-            return int(self._scalar(FORFEITED_BETWEEN, [exp.account, since, until]))
+            return queries.forfeited_between(self.con, exp.account, since, until)
         if name == "usd_spent":
-            return Decimal(self._scalar(USD_BETWEEN, [exp.account, since, until]))
+            return queries.usd_between(self.con, exp.account, since, until)
         reason = exp.reason.value if exp.reason else None
-        rows = self.con.execute(REFUSALS_BETWEEN, [exp.account, since, until, reason]).fetchall()
+        rows = queries.refusal_runs_between(self.con, exp.account, since, until, reason)
         return count_between(rows, to_us(since), to_us(until))
-
-    def _scalar(self, sql: str, params: list[Any]) -> Any:
-        row = self.con.execute(sql, params).fetchone()
-        assert row is not None  # an aggregate without GROUP BY returns one row
-        return row[0]
-
-
-FORFEITED_BETWEEN = """
-SELECT COALESCE(SUM(amount), 0) FROM forfeited_credits
-WHERE account_id = ? AND ts >= ? AND ts <= ?
-"""
-USD_BETWEEN = """
-SELECT COALESCE(SUM(usd), 0) FROM usd_ledger
-WHERE account_id = ? AND ts >= ? AND ts <= ?
-"""
-# A row is a day slice of refused tasks from first_at to ts, evenly spaced.
-REFUSALS_BETWEEN = """
-SELECT count, epoch_us(first_at), epoch_us(ts) FROM refusals
-WHERE account_id = $1 AND ts >= $2 AND first_at <= $3 AND ($4 IS NULL OR reason = $4)
-"""
 
 
 def count_between(rows: Iterable[tuple[int, int, int]], since_us: int, until_us: int) -> int:

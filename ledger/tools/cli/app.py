@@ -46,6 +46,7 @@ from ledger.tools.cli.options import (
 from ledger.tools.cli.progress import replay_progress
 from ledger.tools.runfolder import check_target
 from ledger.tools.runs import RunInfo, default_run_dir, run_scenario
+from projections.export import ExportError, export_tables
 from projections.sandbox import UserQuery, UserQueryError
 from scenarios.errors import ScenarioError
 from scenarios.loader import load_scenario
@@ -367,8 +368,8 @@ def export(
         raise bad_input(f"error: --to must be parquet or csv, not {to!r}")
     info = _open(dir_, store, run_name)
     try:
-        written = output.export_tables(info.duckdb_path, dest, to)
-    except output.ExportError as exc:
+        written = export_tables(info.duckdb_path, dest, to)
+    except ExportError as exc:
         raise bad_input(f"error: {exc}") from None
     if format_ is ListFormat.json:
         typer.echo(json.dumps([str(path) for path in written]))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-import duckdb
 from typer.core import TyperGroup
 
 from ledger.tools.cli.options import bad_input
+from projections.queries import DatabaseError
 
 
 class DamageGuard(TyperGroup):
@@ -22,7 +22,7 @@ class DamageGuard(TyperGroup):
     def invoke(self, ctx: Any) -> Any:  # typer's own (vendored) click Context
         try:
             return super().invoke(ctx)
-        except (sqlite3.DatabaseError, duckdb.Error) as exc:
+        except (sqlite3.DatabaseError, DatabaseError) as exc:
             text = str(exc).strip()
             first = text.splitlines()[0] if text else type(exc).__name__
             raise bad_input(

@@ -5,14 +5,11 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 from collections.abc import Iterator, Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
-import duckdb
 import typer
 from rich import box
 from rich.console import Console
@@ -398,77 +395,3 @@ def _print_table(columns: Sequence[str], rows: Sequence[tuple[Any, ...]]) -> Non
         [[safe_text(_fmt(v)) for v in row] for row in rows],
         right=sorted(numeric),
     )
-
-
-# --------------------------------------------------------------------- export
-
-
-def _write(rows: Any, target: Path, fmt: str) -> None:
-    """Write an Arrow stream with DuckDB's own writers, from a connection of its own.
-
-    The run's connection has no access to files (``queries.READ_CONFIG``); this
-    in-memory one holds no data but the stream, and takes the path as an
-    argument, never inside SQL text.
-    """
-    writer = duckdb.connect(":memory:")
-    try:
-        writer.execute("SET TimeZone = 'UTC'")
-        relation = writer.from_arrow(rows)
-        if fmt == "parquet":
-            relation.write_parquet(str(target))
-        else:
-            relation.write_csv(str(target), header=True)
-    finally:
-        writer.close()
-
-
-class ExportError(OSError):
-    """The destination cannot take the export (not a folder, not writable, full)."""
-
-
-def _identifier(name: str) -> str:
-    """A quoted SQL identifier: a table name can never end the quotes early."""
-    return '"' + name.replace('"', '""') + '"'
-
-
-def export_tables(path: Path, dest: Path, fmt: str) -> list[Path]:
-    """Every table of the run as one file each in ``dest``, written in full or not at all.
-
-    No path is ever put into SQL: DuckDB's relation API takes it as an
-    argument, and the table name is a quoted identifier. Each file is written
-    under a temporary name and renamed into place, so a failure (a full disk,
-    a folder that is not writable) leaves no half-written file; it raises
-    ``ExportError`` with one sentence.
-    """
-    if dest.exists() and not dest.is_dir():
-        raise ExportError(f"{dest} exists and is not a folder: choose a folder to export into")
-    try:
-        dest.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise ExportError(f"cannot create the folder {dest}: {exc.strerror or exc}") from None
-    con = queries.connect(path)  # no access outside the run: the files are written below
-    written = []
-    try:
-        names = [
-            str(r[0])
-            for r in con.execute(
-                "SELECT table_name FROM information_schema.tables "
-                "WHERE table_schema = 'main' ORDER BY table_name"
-            ).fetchall()
-        ]
-        for name in names:
-            target = dest / f"{name}.{fmt}"
-            temporary = dest / f".{name}.{fmt}.partial-{os.getpid()}"
-            rows = con.sql(f"SELECT * FROM {_identifier(name)}").to_arrow_reader(10_000)
-            try:
-                _write(rows, temporary, fmt)
-                os.replace(temporary, target)
-            except (OSError, duckdb.Error) as exc:
-                temporary.unlink(missing_ok=True)
-                text = str(exc).strip()
-                detail = text.splitlines()[0] if text else type(exc).__name__
-                raise ExportError(f"cannot write {target}: {detail}") from None
-            written.append(target)
-    finally:
-        con.close()
-    return written

@@ -13,6 +13,8 @@ Tables (docs/forecasting.md):
 
 The folder is built beside its target and swapped into place when complete,
 like a run folder, and holds a ``run.json`` so ``sql`` and ``export`` find it.
+The DuckDB file itself is written by ``projections.forecast`` from the Arrow
+tables built here.
 """
 
 from __future__ import annotations
@@ -23,29 +25,12 @@ import tempfile
 from datetime import datetime
 from pathlib import Path
 
-import duckdb
 import pyarrow as pa
 
 from ledger.tools import runfolder
 from ledger.tools.forecast.results import FIGURES, LEVELS, Forecast
 from ledger.tools.runs import DUCKDB_FILE, META_FILE
-
-_QUANTILES = ",\n  ".join(
-    [
-        f"quantile_disc({figure}, {level}) AS {figure}_{name}"
-        for figure in FIGURES
-        for name, level in LEVELS
-    ]
-    + [f"round(avg({figure}), 2) AS {figure}_mean" for figure in FIGURES]
-)
-QUANTILE_VIEW = f"""
-CREATE VIEW forecast_quantiles AS
-SELECT account, surface, month,
-  {_QUANTILES}
-FROM forecast_samples
-GROUP BY account, surface, month
-ORDER BY account, month
-"""
+from projections import forecast as forecast_file
 
 
 def default_forecast_dir(scenario_path: Path) -> Path:
@@ -169,16 +154,6 @@ def _write_tables(result: Forecast, path: Path) -> None:
             ],
         }
     )
-    con = duckdb.connect(str(path))
-    try:
-        con.execute("SET TimeZone = 'UTC'")
-        con.register("samples_arrow", samples)
-        con.register("outcomes_arrow", happened)
-        con.register("info_arrow", info)
-        con.execute("CREATE TABLE forecast_samples AS SELECT * FROM samples_arrow")
-        con.execute("CREATE TABLE forecast_outcomes AS SELECT * FROM outcomes_arrow")
-        con.execute("CREATE TABLE forecast_info AS SELECT * FROM info_arrow")
-        con.execute(QUANTILE_VIEW)
-        con.execute("CHECKPOINT")
-    finally:
-        con.close()
+    forecast_file.write_tables(
+        path, samples=samples, outcomes=happened, info=info, figures=FIGURES, levels=LEVELS
+    )

@@ -14,18 +14,14 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from decimal import Decimal
 
-import duckdb
 from dateutil.relativedelta import relativedelta
 
-from ledger.domain.effects import Move, Payment
 from ledger.domain.time import utc
 from ledger.tools.runs import RunInfo
-from projections import queries, schema
+from projections import queries
+from projections import report as report_queries
+from projections.queries import Connection
 
-# usd_ledger kinds (the declared payments, ledger.domain.effects) that buy credits;
-# the others pay for (part of) a billing period of the plan and its seats.
-CREDIT_KINDS = tuple(p.value for p in Payment if p.buys_credits)
-PLAN_KINDS = tuple(p.value for p in Payment if not p.buys_credits)
 CENT = Decimal("0.01")
 
 
@@ -168,7 +164,7 @@ def load_report(info: RunInfo) -> RunReport:
         conn.close()
 
 
-def read_report(conn: duckdb.DuckDBPyConnection, info: RunInfo) -> RunReport:
+def read_report(conn: Connection, info: RunInfo) -> RunReport:
     return RunReport(
         name=info.name,
         scenario_file=info.scenario_file,
@@ -184,7 +180,7 @@ def read_report(conn: duckdb.DuckDBPyConnection, info: RunInfo) -> RunReport:
 
 
 def read_account(
-    conn: duckdb.DuckDBPyConnection, account: str, window_end: datetime | None = None
+    conn: Connection, account: str, window_end: datetime | None = None
 ) -> AccountReport:
     summary = queries.account_summary(conn, account)
     web = summary["surface"] == "web"
@@ -211,7 +207,7 @@ def read_account(
     )
 
 
-def _days(conn: duckdb.DuckDBPyConnection, account: str) -> tuple[DayBalance, ...]:
+def _days(conn: Connection, account: str) -> tuple[DayBalance, ...]:
     return tuple(
         DayBalance(
             day=row["day"],
@@ -228,26 +224,9 @@ def _days(conn: duckdb.DuckDBPyConnection, account: str) -> tuple[DayBalance, ..
     )
 
 
-MONTHS = f"""
-WITH money AS (
-    SELECT CAST(date_trunc('month', {schema.utc_day("ts")}) AS DATE) AS month,
-           SUM(usd) FILTER (WHERE kind NOT IN {schema.sql_list(CREDIT_KINDS)}) AS plan_usd,
-           SUM(usd) FILTER (WHERE kind IN {schema.sql_list(CREDIT_KINDS)}) AS credits_usd
-    FROM usd_ledger
-    WHERE account_id = $account
-    GROUP BY ALL
-)
-SELECT m.month, m.usd_spent, COALESCE(money.plan_usd, 0), COALESCE(money.credits_usd, 0),
-       m.granted, m.purchased, m.used, m.refunded, m.forfeited, m.rejected, m.closing_balance
-FROM monthly_summary m LEFT JOIN money USING (month)
-WHERE m.account_id = $account
-ORDER BY m.month
-"""
-
-
-def _months(conn: duckdb.DuckDBPyConnection, account: str) -> tuple[MonthFigures, ...]:
+def _months(conn: Connection, account: str) -> tuple[MonthFigures, ...]:
     out = []
-    for row in conn.execute(MONTHS, {"account": account}).fetchall():
+    for row in report_queries.months(conn, account):
         month, spent, plan_usd, credits_usd, granted, bought, used, refunded = row[:8]
         forfeited, rejected, closing = row[8:]
         out.append(
@@ -270,21 +249,6 @@ def _months(conn: duckdb.DuckDBPyConnection, account: str) -> tuple[MonthFigures
 
 def _replace_accrual(m: MonthFigures, usd: Decimal) -> MonthFigures:
     return replace(m, usd_accrual=usd)
-
-
-# The billing of a workspace (monthly or annual) is set when it subscribes.
-BILLING = """
-SELECT json_extract_string(payload, '$.billing') FROM events
-WHERE account_id = $account AND event_type = 'PlanSubscribed'
-ORDER BY seq LIMIT 1
-"""
-PLAN_PAYMENTS = f"""
-SELECT u.ts, u.kind, u.usd, p.from_plan
-FROM usd_ledger u
-LEFT JOIN plan_history p ON p.seq = u.seq AND p.change = 'upgraded'
-WHERE u.account_id = $account AND u.kind IN {schema.sql_list(PLAN_KINDS)}
-ORDER BY u.seq
-"""
 
 
 @dataclass(frozen=True, slots=True)
@@ -360,16 +324,15 @@ def spread(payment: PlanPayment, window_end: datetime | None) -> list[tuple[date
 
 
 def _with_accrual(
-    conn: duckdb.DuckDBPyConnection,
+    conn: Connection,
     account: str,
     months: tuple[MonthFigures, ...],
     window_end: datetime | None,
 ) -> tuple[tuple[MonthFigures, ...], Decimal]:
-    found = conn.execute(BILLING, {"account": account}).fetchone()
-    billing = str(found[0]) if found and found[0] else "monthly"
+    billing = report_queries.billing(conn, account) or "monthly"
     rows = [
         (utc(ts), str(kind), Decimal(usd), None if from_plan is None else str(from_plan))
-        for ts, kind, usd, from_plan in conn.execute(PLAN_PAYMENTS, {"account": account}).fetchall()
+        for ts, kind, usd, from_plan in report_queries.plan_payments(conn, account)
     ]
     accrued: dict[date | None, Decimal] = defaultdict(Decimal)
     for payment in plan_payments(rows, billing):
@@ -386,16 +349,10 @@ def _with_accrual(
     return out, deferred.quantize(CENT)
 
 
-SEATS = """
-SELECT ts, action, editor, usd, reason FROM seat_changes
-WHERE account_id = $account ORDER BY seq, editor
-"""
-
-
-def _seats(conn: duckdb.DuckDBPyConnection, account: str) -> tuple[int, tuple[SeatChange, ...]]:
+def _seats(conn: Connection, account: str) -> tuple[int, tuple[SeatChange, ...]]:
     initial = 0
     changes: list[SeatChange] = []
-    for ts, action, editor, usd, reason in conn.execute(SEATS, {"account": account}).fetchall():
+    for ts, action, editor, usd, reason in report_queries.seats(conn, account):
         if action == "initial":
             initial += 1
             continue
@@ -414,58 +371,14 @@ def _seats(conn: duckdb.DuckDBPyConnection, account: str) -> tuple[int, tuple[Se
     return initial, tuple(changes)
 
 
-# A reset is two events at one instant: CreditsForfeited (the unused rest, if
-# any), then PlanCreditsRefreshed; a cancellation forfeits without a refresh.
-RESETS = f"""
-WITH refreshes AS (
-    SELECT ts, SUM(delta) AS granted
-    FROM ledger_entries
-    WHERE account_id = $account AND reason = '{Move.REFRESH.value}'
-    GROUP BY ts
-),
-forfeits AS (
-    SELECT ts, SUM(amount) AS amount, min(reason) AS reason
-    FROM forfeited_credits
-    WHERE account_id = $account
-    GROUP BY ts
-)
-SELECT ts, COALESCE(r.granted, 0), COALESCE(f.amount, 0),
-       CASE WHEN r.ts IS NOT NULL THEN 'reset' ELSE f.reason END
-FROM refreshes r FULL OUTER JOIN forfeits f USING (ts)
-ORDER BY ts
-"""
-
-
-def _resets(conn: duckdb.DuckDBPyConnection, account: str) -> tuple[Reset, ...]:
+def _resets(conn: Connection, account: str) -> tuple[Reset, ...]:
     return tuple(
         Reset(at=utc(ts), granted=int(granted), forfeited=int(amount), reason=str(reason))
-        for ts, granted, amount, reason in conn.execute(RESETS, {"account": account}).fetchall()
+        for ts, granted, amount, reason in report_queries.resets(conn, account)
     )
 
 
-# A failed autobill charge is declined by the card (A05) or blocked because the
-# 30-day purchase cap left less than a recharge can be (A07, `monthly_cap`).
-TOPUPS = f"""
-SELECT u.seq, u.ts, u.kind, COALESCE(u.credits, 0), u.usd, COALESCE(a.capped, false), ''
-FROM usd_ledger u
-LEFT JOIN autobill_topups a ON a.seq = u.seq AND a.outcome = 'topped_up'
-WHERE u.account_id = $account AND u.kind IN {schema.sql_list(CREDIT_KINDS)}
-UNION ALL
-SELECT seq, ts,
-       CASE WHEN reason = 'monthly_cap' THEN 'autobill_blocked' ELSE 'autobill_declined' END,
-       0, CAST(0 AS DECIMAL(18, 2)), false,
-       COALESCE(reason, 'failed') || ', attempt ' || COALESCE(CAST(attempt AS VARCHAR), '?')
-       || CASE WHEN remaining_usd IS NOT NULL AND reason = 'monthly_cap'
-               THEN ', $' || CAST(remaining_usd AS VARCHAR) || ' left under the cap'
-               ELSE '' END
-       || CASE WHEN disabled THEN ', autobill now off' ELSE '' END
-FROM autobill_topups
-WHERE account_id = $account AND outcome = 'failed'
-ORDER BY 1
-"""
-
-
-def _topups(conn: duckdb.DuckDBPyConnection, account: str) -> tuple[TopUp, ...]:
+def _topups(conn: Connection, account: str) -> tuple[TopUp, ...]:
     return tuple(
         TopUp(
             at=utc(ts),
@@ -475,24 +388,13 @@ def _topups(conn: duckdb.DuckDBPyConnection, account: str) -> tuple[TopUp, ...]:
             capped=bool(capped),
             detail=str(detail),
         )
-        for _, ts, kind, credits, usd, capped, detail in conn.execute(
-            TOPUPS, {"account": account}
-        ).fetchall()
+        for _, ts, kind, credits, usd, capped, detail in report_queries.topups(conn, account)
     )
 
 
-REFUSALS = f"""
-SELECT {schema.utc_day("ts")} AS day, max(ts), kind, reason, SUM(count)
-FROM refusals
-WHERE account_id = $account
-GROUP BY ALL
-ORDER BY day, kind, reason
-"""
-
-
-def _refusals(conn: duckdb.DuckDBPyConnection, account: str) -> tuple[RefusalDay, ...]:
+def _refusals(conn: Connection, account: str) -> tuple[RefusalDay, ...]:
     by_day: dict[date, list[tuple[datetime, str, str, int]]] = defaultdict(list)
-    for day, last, kind, reason, count in conn.execute(REFUSALS, {"account": account}).fetchall():
+    for day, last, kind, reason, count in report_queries.refusals(conn, account):
         by_day[day].append((utc(last), str(kind), str(reason), int(count)))
     out = []
     for day, rows in sorted(by_day.items()):
@@ -509,18 +411,7 @@ def _refusals(conn: duckdb.DuckDBPyConnection, account: str) -> tuple[RefusalDay
     return tuple(out)
 
 
-PLAN_CHANGES = """
-SELECT ts, change, from_plan, to_plan, usd FROM plan_history
-WHERE account_id = $account ORDER BY seq
-"""
-TIER_CHANGES = """
-SELECT ts, change, CAST(from_tier AS VARCHAR), CAST(to_tier AS VARCHAR), cumulative_usd
-FROM tier_history WHERE account_id = $account ORDER BY seq
-"""
-
-
-def _changes(conn: duckdb.DuckDBPyConnection, account: str, surface: str) -> tuple[Change, ...]:
-    sql = PLAN_CHANGES if surface == "web" else TIER_CHANGES
+def _changes(conn: Connection, account: str, surface: str) -> tuple[Change, ...]:
     return tuple(
         Change(
             at=utc(ts),
@@ -529,5 +420,5 @@ def _changes(conn: duckdb.DuckDBPyConnection, account: str, surface: str) -> tup
             after="none" if after is None else str(after),
             usd=None if usd is None else Decimal(usd),
         )
-        for ts, change, before, after, usd in conn.execute(sql, {"account": account}).fetchall()
+        for ts, change, before, after, usd in report_queries.changes(conn, account, surface)
     )

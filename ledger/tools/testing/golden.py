@@ -36,20 +36,7 @@ from ledger.domain.time import utc
 from ledger.tools.runs import RunInfo, run_scenario
 from projections import queries
 
-MONTHLY_COLUMNS = (
-    "month",
-    "surface",
-    "account_id",
-    "granted",
-    "purchased",
-    "charged",
-    "refunded",
-    "used",
-    "forfeited",
-    "usd_spent",
-    "rejected",
-    "closing_balance",
-)
+MONTHLY_COLUMNS = queries.MONTHLY_COLUMNS  # the columns of monthly_summary, in order
 
 
 def example_scenarios(folder: Path) -> list[Path]:
@@ -85,10 +72,7 @@ def events_text(ledger: Ledger, accounts: Sequence[str]) -> str:
 def monthly_csv(info: RunInfo) -> str:
     con = queries.connect(info.duckdb_path)
     try:
-        rows = con.execute(
-            f"SELECT {', '.join(MONTHLY_COLUMNS)} FROM monthly_summary "
-            "ORDER BY surface DESC, account_id, month"
-        ).fetchall()
+        rows = queries.monthly_summary(con)
     finally:
         con.close()
     buffer = io.StringIO()

@@ -20,15 +20,14 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, TypeAlias
 
-import duckdb
-
 from ledger.application import Balances, Ledger
 from ledger.audit import describe_event
 from ledger.domain.time import utc
 from ledger.invariants import InvariantError, check_ledger
 from ledger.tools.checks import CheckReport, evaluate, recent_events
 from ledger.tools.runs import RunInfo, run_scenario
-from projections import queries
+from projections import queries, sandbox
+from projections.queries import Connection
 from projections.sandbox import user_connection
 from scenarios.loader import LoadedScenario, load_scenario, load_scenario_text
 
@@ -96,7 +95,7 @@ class LedgerRun:
         self.info = info
         self.loaded = loaded
         self._ledger: Ledger | None = None
-        self._duckdb: duckdb.DuckDBPyConnection | None = None
+        self._duckdb: Connection | None = None
 
     def __repr__(self) -> str:
         return f"<LedgerRun {self.loaded.scenario.name!r} in {self.info.folder}>"
@@ -119,7 +118,7 @@ class LedgerRun:
         return self._ledger
 
     @property
-    def duckdb(self) -> duckdb.DuckDBPyConnection:
+    def duckdb(self) -> Connection:
         """The run's projection for your queries, opened on first use.
 
         The same sandboxed connection as ``credit-ledger sql``
@@ -182,18 +181,16 @@ class LedgerRun:
         self, query: str, params: list[Any] | dict[str, Any] | None = None
     ) -> list[tuple[Any, ...]]:
         """Rows of a read-only query on the run's DuckDB projection."""
-        return self.duckdb.execute(query, params).fetchall()
+        return sandbox.rows(self.duckdb, query, params)
 
     def sql_dicts(
         self, query: str, params: list[Any] | dict[str, Any] | None = None
     ) -> list[dict[str, Any]]:
-        cursor = self.duckdb.execute(query, params)
-        names = [d[0] for d in cursor.description or ()]
-        return [dict(zip(names, row, strict=True)) for row in cursor.fetchall()]
+        return sandbox.dict_rows(self.duckdb, query, params)
 
     def scalar(self, query: str, params: list[Any] | dict[str, Any] | None = None) -> Any:
         """The first column of the first row (None when there is no row)."""
-        rows = self.duckdb.execute(query, params).fetchall()
+        rows = sandbox.rows(self.duckdb, query, params)
         row = rows[0] if rows else None
         return None if row is None else row[0]
 
