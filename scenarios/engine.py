@@ -105,14 +105,12 @@ class _Cursor:
     next_index: int = 0
     refunded: list[int] = field(default_factory=list)
     safety: list[int] = field(default_factory=list)
+    first_us: int = field(init=False)  # the occurrence's first task, in microseconds
+    interval_us: int = field(init=False)  # and its spacing
 
-    @property
-    def first_us(self) -> int:
-        return to_us(self.occurrence.first_at)
-
-    @property
-    def interval_us(self) -> int:
-        return self.occurrence.interval // _MICRO
+    def __post_init__(self) -> None:
+        self.first_us = to_us(self.occurrence.first_at)
+        self.interval_us = self.occurrence.interval // _MICRO
 
     def time_of(self, i: int) -> int:
         return self.first_us + i * self.interval_us
@@ -161,28 +159,21 @@ def draw_failures(
     rng = random.Random(int.from_bytes(digest[:8], "big"))
     refunded: list[int] = []
     safety: list[int] = []
+    draw = rng.random
     if total >= 1:
-        indices: Iterator[int] = iter(range(count))
-    else:
-        indices = _geometric_indices(rng, total, count)
-    for i in indices:
-        if rng.random() * total < failure_rate:
-            refunded.append(i)
-        else:
-            safety.append(i)
-    return refunded, safety
-
-
-def _geometric_indices(rng: random.Random, p: float, count: int) -> Iterator[int]:
-    """Indices of successes in ``count`` Bernoulli(p) trials, one draw per success."""
-    log_q = math.log1p(-p)
+        for i in range(count):
+            (refunded if draw() * total < failure_rate else safety).append(i)
+        return refunded, safety
+    # The failing indices of `count` Bernoulli(total) trials, one draw per failure
+    # (a geometric skip), each followed by the draw of its kind.
+    log_q = math.log1p(-total)
+    log1p = math.log1p
     i = -1
     while True:
-        u = rng.random()
-        i += 1 + int(math.log1p(-u) / log_q)
+        i += 1 + int(log1p(-draw()) / log_q)
         if i >= count:
-            return
-        yield i
+            return refunded, safety
+        (refunded if draw() * total < failure_rate else safety).append(i)
 
 
 class _Account:

@@ -88,16 +88,39 @@ def occurrences(
                 yield Occurrence(first_at, interval, count)
         return
     typical = typical_quantities(start)
-    for instant in _schedule(line, line.from_ or start):
-        first_at, _ = _spread(line, instant, 1)
-        if first_at >= high:
-            return
-        if first_at < low:
-            continue
+    for instant, first_at, window in _hits(line, line.from_ or start, low, high):
         count, seconds = quantities(line, instant) if quantities else typical(0, line, instant)
         if count > 0:
-            first_at, interval = _spread(line, instant, count)
+            # Whole microseconds, floor: task i stays strictly before the window's end.
+            interval = (window // count) * _MICROSECOND if window else _NO_SPACING
             yield Occurrence(first_at, interval, count, seconds)
+
+
+# A schedule's hits depend on the line and the window only, never on a draw: a
+# forecast replays the same lines hundreds of times per process, so each line's
+# hits are found once (the line object is kept with them, so its id is not reused).
+_Hit = tuple[datetime, datetime, int]  # (hit instant, first task, spread window in us)
+_HITS: dict[tuple[int, datetime, datetime, datetime], tuple[UsageLine, list[_Hit]]] = {}
+_HITS_KEPT = 256
+
+
+def _hits(line: UsageLine, anchor: datetime, low: datetime, high: datetime) -> list[_Hit]:
+    """The line's schedule hits whose first task falls in [low, high), in order."""
+    key = (id(line), anchor, low, high)
+    kept = _HITS.get(key)
+    if kept is not None and kept[0] is line:
+        return kept[1]
+    found: list[_Hit] = []
+    for instant in _schedule(line, anchor):
+        first_at, window = _window(line, instant)
+        if first_at >= high:
+            break
+        if first_at >= low:
+            found.append((instant, first_at, window))
+    if len(_HITS) >= _HITS_KEPT:
+        _HITS.clear()
+    _HITS[key] = (line, found)
+    return found
 
 
 def usage_occurrences(
@@ -186,13 +209,19 @@ def _schedule(line: UsageLine, anchor: datetime) -> Iterator[datetime]:
 
 def _spread(line: UsageLine, instant: datetime, count: int) -> tuple[datetime, timedelta]:
     """First task and spacing: all at ``instant``, or evenly over ``between`` of its day."""
+    first_at, window = _window(line, instant)
+    # Whole microseconds, floor: task i stays strictly before the window's end.
+    return first_at, (window // count) * _MICROSECOND if window else _NO_SPACING
+
+
+def _window(line: UsageLine, instant: datetime) -> tuple[datetime, int]:
+    """The first task and the length of ``between`` on the hit's day, in microseconds
+    (0: every task at ``instant``)."""
     if line.between is None:
-        return instant, _NO_SPACING
+        return instant, 0
     day = instant.date()
     first_at = datetime.combine(day, line.between[0], UTC)
-    window = datetime.combine(day, line.between[1], UTC) - first_at
-    # Whole microseconds, floor: task i stays strictly before the window's end.
-    return first_at, (window // _MICROSECOND // count) * _MICROSECOND
+    return first_at, (datetime.combine(day, line.between[1], UTC) - first_at) // _MICROSECOND
 
 
 def _as_utc(instant: datetime) -> datetime:
