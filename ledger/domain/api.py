@@ -1023,24 +1023,40 @@ class _ApiBatch:
         task before them charged (or autobill off, or a retry pending)."""
         h = self.check_at
         org = self.org
-        while h is not None and h <= self.check_last:
-            autobill = org.autobill
-            if autobill is None or not org.autobill_enabled:
-                h += (self.check_last - h) // HOUR_US * HOUR_US + HOUR_US  # none can buy
-                break
-            if org.retry_at is None or h >= to_us(org.retry_at):
-                spend = 0
-                for j in live:
-                    lane = self.lanes[j]
-                    stop = lane.before_instant(h)
-                    if stop > self.pos[j]:
-                        paying = count_paying(lane.count, lane.refunded, self.pos[j], stop)
-                        spend += paying * lane.task.credits_each
-                if self.balance - spend < autobill.threshold:
-                    break
-            h += HOUR_US
-        self.check_at = h
-        return h
+        if h is None or h > self.check_last:
+            return h
+        autobill = org.autobill
+        after = (self.check_last - h) // HOUR_US + 1  # checks from h to check_last
+        if autobill is None or not org.autobill_enabled:
+            self.check_at = h + after * HOUR_US  # none can buy
+            return self.check_at
+        retry_us = None if org.retry_at is None else to_us(org.retry_at)
+        lanes, pos = self.lanes, self.pos
+
+        def might_buy(k: int) -> bool:
+            # Both conditions only turn true as the hour k grows (the spend before
+            # a check never shrinks), so the first such check is found by bisection.
+            at = h + k * HOUR_US
+            if retry_us is not None and at < retry_us:
+                return False
+            spend = 0
+            for j in live:
+                lane = lanes[j]
+                stop = lane.before_instant(at)
+                if stop > pos[j]:
+                    paying = count_paying(lane.count, lane.refunded, pos[j], stop)
+                    spend += paying * lane.task.credits_each
+            return self.balance - spend < autobill.threshold
+
+        low, high = 0, after  # the first k in [0, after) that might buy, else `after`
+        while low < high:
+            mid = (low + high) // 2
+            if might_buy(mid):
+                high = mid
+            else:
+                low = mid + 1
+        self.check_at = h + low * HOUR_US
+        return self.check_at
 
     def _check(self, h: int) -> bool:
         """A04 at instant ``h``, on the batch's balance: True when decided here
