@@ -27,7 +27,14 @@ from eventsourcing.persistence import JSONTranscoder, Transcoder, Transcoding
 from ledger.domain import types as domain_types
 from ledger.domain.api import ApiOrganization
 from ledger.domain.errors import DomainError
-from ledger.domain.terms import ApiKey, AutobillSettings, PlanTerms, RefillSettings, TierRule
+from ledger.domain.terms import (
+    ApiKey,
+    AutobillSettings,
+    PlanTerms,
+    RefillSettings,
+    TierRule,
+    WaitingTask,
+)
 from ledger.domain.time import utc
 from ledger.domain.types import EnterprisePoolPolicy, Plan, Surface
 from ledger.domain.web import WebWorkspace
@@ -96,6 +103,7 @@ STORED_VALUES: tuple[tuple[type[Any], str], ...] = (
     (RefillSettings, "refill_settings"),
     (AutobillSettings, "autobill_settings"),
     (ApiKey, "api_key"),
+    (WaitingTask, "waiting_task"),
 )
 
 

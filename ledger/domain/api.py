@@ -37,7 +37,14 @@ from ledger.domain.runs import (
     window_count_until,
     window_room_at,
 )
-from ledger.domain.terms import ApiKey, AutobillSettings, TaskSpec, TierRule, typed
+from ledger.domain.terms import (
+    ApiKey,
+    AutobillSettings,
+    TaskSpec,
+    TierRule,
+    WaitingTask,
+    typed,
+)
 from ledger.domain.time import DAYS_30_US, HOUR_US, from_us, to_us, utc
 from ledger.domain.types import (
     AutobillCapPolicy,
@@ -73,7 +80,9 @@ class AutobillOutcome:
 class ApiOrganization(SimulatedAggregate):
     """A developer organization (surface "api") and its prepaid credit balance."""
 
-    class_version = 3  # v1 held the tier table and settings as plain dicts, v2 the keys
+    class_version = (
+        4  # v1 held the tier table and settings as plain dicts, v2 the keys, v3 the backlog
+    )
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:
@@ -85,6 +94,14 @@ class ApiOrganization(SimulatedAggregate):
         state["keys"] = {
             name: ApiKey.from_dict(key) if isinstance(key, dict) else key
             for name, key in keys.items()
+        }
+
+    @staticmethod
+    def upcast_v3_v4(state: dict[str, Any]) -> None:
+        backlog = state.get("backlog") or {}
+        state["backlog"] = {
+            model: [WaitingTask.from_list(t) if isinstance(t, list) else t for t in tasks]
+            for model, tasks in backlog.items()
         }
 
     class Opened(Aggregate.Created):
@@ -125,9 +142,8 @@ class ApiOrganization(SimulatedAggregate):
         self.name = name
         self.on_daily_limit = on_daily_limit
         # A08 policy defer: per model, the tasks waiting for room in the 24 h window,
-        # in order: [requested us, credits each, processing us, label, key, refunded,
-        # safety failed]; when the first may go; the model's [concurrency, daily limit].
-        self.backlog: dict[str, list[list[Any]]] = {}
+        # in order; when the first may go; the model's [concurrency, daily limit].
+        self.backlog: dict[str, list[WaitingTask]] = {}
         self.backlog_room: dict[str, int] = {}
         self.backlog_limits: dict[str, list[int]] = {}
         self.tier = tier
@@ -751,16 +767,19 @@ class ApiOrganization(SimulatedAggregate):
                 (m for m, tasks in self.backlog.items() if tasks),
                 key=lambda m: (self.backlog_room[m], m),
             )
-            requested, cost, processing, label, key, was_refunded, was_safety = self.backlog[model][
-                0
-            ]
+            waiting = self.backlog[model][0]
+            requested, cost, processing = (
+                waiting.requested_us,
+                waiting.credits_each,
+                waiting.processing_us,
+            )
             concurrency, _ = self.backlog_limits[model]
             submitted = self.backlog_room[model]
             common: dict[str, Any] = {
                 "timestamp": from_us(submitted),
                 "model": model,
-                "label": label,
-                "key": key or None,
+                "label": waiting.label,
+                "key": waiting.key or None,
                 "first_at": from_us(submitted),
                 "interval_us": 0,
                 "count": 1,
@@ -783,8 +802,8 @@ class ApiOrganization(SimulatedAggregate):
             wait, wait_at = queue_run(slots, submitted, 0, 1, processing)
             self.trigger_event(
                 self.TaskResubmitted,
-                refunded=[0] if was_refunded else [],
-                safety_failed=[0] if was_safety else [],
+                refunded=[0] if waiting.refunded else [],
+                safety_failed=[0] if waiting.safety_failed else [],
                 max_wait_us=wait,
                 max_wait_at=from_us(wait_at),
                 slots_after=slots,
@@ -879,7 +898,7 @@ class ApiOrganization(SimulatedAggregate):
                 aggregate.backlog_room[self.model] = to_us(self.until)
             refunded, safety = set(self.refunded), set(self.safety_failed)
             tasks.extend(
-                [
+                WaitingTask(
                     first + j * self.interval_us,
                     self.credits_each,
                     self.processing_us,
@@ -887,7 +906,7 @@ class ApiOrganization(SimulatedAggregate):
                     self.key or "",
                     j in refunded,
                     j in safety,
-                ]
+                )
                 for j in range(self.count)
             )
             aggregate.backlog_limits[self.model] = [self.concurrency, self.daily_limit]

@@ -90,6 +90,40 @@ class ApiKey:
         return cls(by=str(data["by"]), active=bool(data["active"]))
 
 
+@dataclass(frozen=True, slots=True)
+class WaitingTask:
+    """A08 policy defer: one task waiting for room in its model's 24 h window."""
+
+    requested_us: int  # when it was submitted and found the window full
+    credits_each: int
+    processing_us: int  # A09: how long it holds a concurrency slot once submitted
+    label: str
+    key: str  # "" for none
+    refunded: bool  # A11: it fails internally (its credits come back)
+    safety_failed: bool  # A11: it fails a safety check (charged)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> WaitingTask:
+        return cls(**data)
+
+    @classmethod
+    def from_list(cls, data: list[Any]) -> WaitingTask:
+        """A version-3 organization's positional record, in this field order."""
+        requested, cost, processing, label, key, refunded, safety = data
+        return cls(
+            int(requested),
+            int(cost),
+            int(processing),
+            str(label),
+            str(key),
+            bool(refunded),
+            bool(safety),
+        )
+
+
 def typed(state: dict[str, Any], **types: Any) -> None:
     """Upcast a version-1 stored state in place: each named field held the plain dict
     of a typed value (``from_dict``); a list of them, or None, stays a list or None."""

@@ -24,7 +24,7 @@ from ledger.application import (
     plan_terms,
 )
 from ledger.domain.api import ApiOrganization
-from ledger.domain.terms import ApiKey, AutobillSettings, RefillSettings, TaskSpec
+from ledger.domain.terms import ApiKey, AutobillSettings, RefillSettings, TaskSpec, WaitingTask
 from ledger.domain.types import Billing, DailyLimitPolicy, FreeCreditsPolicy, GenerationMode, Plan
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.loader import load_price_book
@@ -281,3 +281,38 @@ def test_events_and_snapshots_stored_by_version_1_read_back_typed() -> None:
         restored = snapshot_read.mutate(None)
         assert_same(vars(aggregate), vars(restored), "snapshot")
     assert org.keys and all(isinstance(key, ApiKey) for key in org.keys.values())
+
+
+def test_a08_a_version_3_snapshot_with_a_backlog_reads_back_typed() -> None:
+    """Up to its version 3 an organization held each deferred task as a positional
+    list; its snapshots read back as ``WaitingTask`` values, field by field."""
+    app = Ledger("memory", run="v3")
+    org = app.open_organization(
+        "o", START, BOOK, on_daily_limit=DailyLimitPolicy.DEFER, members=["owner", "dev"]
+    )
+    org.purchase_credits(START, 4000)
+    org.create_key(START, "k", by="dev")
+    task = TaskSpec("gen4_image_turbo", 2, 60 * 1_000_000, "drafts")
+    org.submit_tasks(START + timedelta(days=1), 360_000_000, 400, task, 2, 200, key="k")
+    app.flush()
+    waiting = org.backlog["gen4_image_turbo"]
+    assert len(waiting) == 40 and all(isinstance(t, WaitingTask) for t in waiting)
+    state = app.mapper.to_stored_event(SimulatedSnapshot.take(org))
+
+    def as_version_3(value: Any) -> Any:
+        if isinstance(value, dict):
+            if value.get("_type_") == "waiting_task":
+                d = value["_data_"]
+                return [d[f.name] for f in fields(WaitingTask)]  # the v3 positional record
+            return {k: as_version_3(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [as_version_3(v) for v in value]
+        return value
+
+    old = as_version_3(json.loads(state.state))
+    assert old["state"]["class_version"] == 4
+    old["state"]["class_version"] = 3
+    stored = dataclasses.replace(state, state=json.dumps(old, separators=(",", ":")).encode())
+    assert stored.state != state.state
+    snapshot_read: Any = app.mapper.to_domain_event(stored)
+    assert_same(vars(org), vars(snapshot_read.mutate(None)), "snapshot")
