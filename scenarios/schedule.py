@@ -97,30 +97,39 @@ def occurrences(
 
 
 # A schedule's hits depend on the line and the window only, never on a draw: a
-# forecast replays the same lines hundreds of times per process, so each line's
-# hits are found once (the line object is kept with them, so its id is not reused).
+# forecast replays the same lines hundreds of times per process, so the hits of a
+# line walked to the end of its window are kept (with the line object, so its id
+# is not reused). A walk stopped early (validation counting up to its limit) or
+# longer than _HITS_MAX keeps nothing: the hits stay lazy.
 _Hit = tuple[datetime, datetime, int]  # (hit instant, first task, spread window in us)
 _HITS: dict[tuple[int, datetime, datetime, datetime], tuple[UsageLine, list[_Hit]]] = {}
-_HITS_KEPT = 256
+_HITS_KEPT = 256  # lines
+_HITS_MAX = 100_000  # hits of one line (an hourly line over eleven years)
 
 
-def _hits(line: UsageLine, anchor: datetime, low: datetime, high: datetime) -> list[_Hit]:
+def _hits(line: UsageLine, anchor: datetime, low: datetime, high: datetime) -> Iterator[_Hit]:
     """The line's schedule hits whose first task falls in [low, high), in order."""
     key = (id(line), anchor, low, high)
     kept = _HITS.get(key)
     if kept is not None and kept[0] is line:
-        return kept[1]
-    found: list[_Hit] = []
+        yield from kept[1]
+        return
+    found: list[_Hit] | None = []
     for instant in _schedule(line, anchor):
         first_at, window = _window(line, instant)
         if first_at >= high:
             break
         if first_at >= low:
-            found.append((instant, first_at, window))
-    if len(_HITS) >= _HITS_KEPT:
-        _HITS.clear()
-    _HITS[key] = (line, found)
-    return found
+            hit = (instant, first_at, window)
+            if found is not None:
+                found.append(hit)
+                if len(found) > _HITS_MAX:
+                    found = None
+            yield hit
+    if found is not None:
+        if len(_HITS) >= _HITS_KEPT:
+            _HITS.clear()
+        _HITS[key] = (line, found)
 
 
 def usage_occurrences(
