@@ -30,7 +30,7 @@ from typing import Any, assert_never
 from ledger.application import Ledger, plan_terms
 from ledger.domain.api import ApiOrganization
 from ledger.domain.errors import DomainError
-from ledger.domain.runs import Lane, count_paying, slice_indices, tasks_before
+from ledger.domain.runs import Lane, slice_indices, tasks_before
 from ledger.domain.terms import AutobillSettings, RefillSettings, TaskSpec
 from ledger.domain.time import DAY_US, HOUR_US, SECOND_US, from_us, next_hour_us, to_us
 from ledger.domain.types import DailyLimitPolicy, GenerationMode, Plan, Surface, Tier
@@ -672,7 +672,15 @@ class Replay:
             ):
                 checks = (account.tick, bound - 1)
             else:
-                bound = self._autobill_bound(account, cursors, bound)
+                # A08 defer: the checks are not made inside a batch; it ends at the
+                # first that might buy, for the replay to make that check alone.
+                lanes = []
+                for order, c in enumerate(cursors):
+                    i = c.next_index
+                    n = tasks_before(c.time_of(i), c.interval_us, c.occurrence.count - i, bound)
+                    lanes.append(self._lane(account, c, n, order))
+                might_buy = org.first_check_that_might_buy(lanes, account.tick, bound - 1)
+                bound = might_buy if might_buy is not None else bound
         cursors.sort(key=lambda c: (c.line_index, c.first_us))
         batch: list[tuple[_Cursor, int]] = []
         for c in cursors:
@@ -688,32 +696,6 @@ class Replay:
             nxt = next_hour_us(bound - 1)
             account.tick = nxt if nxt < self.end_us else None
         return batch, checks
-
-    def _autobill_bound(self, account: _Account, cursors: list[_Cursor], bound: int) -> int:
-        """The first hourly check before ``bound`` that might buy: one at which the
-        balance, were every task before it charged, would be below the threshold."""
-        org = account.aggregate
-        assert isinstance(org, ApiOrganization) and account.tick is not None
-        if _autobill_idle(org, ignore_balance=True):
-            return bound
-        assert org.autobill is not None
-        threshold = org.autobill.threshold
-        costs = [self._task_spec(account, c).credits_each for c in cursors]
-
-        def quiet(until: int) -> bool:  # every check before `until` finds enough credits
-            spend = 0
-            for c, cost in zip(cursors, costs, strict=True):
-                i = c.next_index
-                stop = i + tasks_before(c.time_of(i), c.interval_us, c.occurrence.count - i, until)
-                spend += count_paying(stop, c.refunded, i, stop) * cost
-            return org.balance - spend >= threshold
-
-        if quiet(bound):
-            return bound
-        for hour in range(account.tick, bound, HOUR_US):
-            if not quiet(hour):  # it sees the tasks strictly before it
-                return hour
-        return bound
 
 
 def _autobill_idle(org: ApiOrganization, *, ignore_balance: bool = False) -> bool:

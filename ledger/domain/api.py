@@ -694,6 +694,21 @@ class ApiOrganization(SimulatedAggregate):
         self._submit_all(lanes)
         return [lane.count for lane in lanes], None
 
+    def first_check_that_might_buy(
+        self, lanes: Sequence[Lane], first: int, last: int
+    ) -> int | None:
+        """A04: of the hourly checks at ``first``, ``first`` + 1 h, ... up to ``last``,
+        the first that might buy: one at which the balance would be below the
+        threshold were every task of ``lanes`` before it charged (autobill on, no
+        retry pending). The checks before it surely do nothing. None: none might.
+
+        The same upper bound a batch uses to pass over its checks (``_next_check``);
+        the replay asks it where it cannot make the checks inside the batch (A08
+        ``defer``), to end the batch at that check and make it alone.
+        """
+        h = _ApiBatch(self, list(lanes), (first, last))._next_check(list(range(len(lanes))))
+        return h if h is not None and h <= last else None
+
     def _submit_all(self, lanes: Sequence[Lane]) -> None:
         rest = [lane for lane in lanes if lane.count > 0]
         while rest:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import random
 from collections import defaultdict
-from datetime import datetime, timedelta
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +167,28 @@ organizations:
       - {every: day, time: "12:00", model: gen4_image_turbo, count: 30}
 """
 
+# A08 defer with no task over the daily limit: a day's lines form one long batch,
+# and the replay must end it at the first hourly check that might buy (A04) and
+# make that check alone (under `defer` the checks are not made inside a batch).
+DEFER_AUTOBILL = """
+version: 1
+name: defer with top-ups inside long batches
+start: 2027-01-01
+end: 2027-01-06
+seed: 5
+policies: {on_daily_limit: defer}
+organizations:
+  - id: org
+    tier: 3
+    autobill: {threshold: 3000, amount: 2000}
+    events:
+      - {at: 2027-01-01T00:00, buy: 5000}
+    usage:
+      - {every: day, between: ["06:00", "20:00"], model: gen4_image_turbo, count: 400,
+         failure_rate: 0.05}
+      - {every: day, between: ["07:00", "19:00"], model: gen4_image, resolution: 720p, count: 120}
+"""
+
 
 # Per-task mode is slow by design; the examples are compared over their first
 # months (where every rule they exercise already acts), the limit scenario whole.
@@ -198,6 +220,7 @@ INLINE = {
     "every-limit": EVERY_LIMIT,
     "interleaved": INTERLEAVED,
     "interleaved-defer": INTERLEAVED_DEFER,
+    "defer-autobill": DEFER_AUTOBILL,
 }
 
 
@@ -376,3 +399,17 @@ def test_interleaved_defer_scenario_defers_inside_batches_of_several_lines() -> 
         "queue wait",
     }
     assert expected <= seen, expected - seen
+
+
+def test_a04_defer_autobill_scenario_tops_up_in_the_middle_of_a_days_batch() -> None:
+    """Guards the defer-autobill case above: under A08 `defer` the checks that buy
+    fall inside a day's usage window (so the batch had to end there), and no task
+    waited (the batch was not cut for a deferral instead)."""
+    loaded = load_scenario_text(DEFER_AUTOBILL, "defer-autobill.yaml")
+    ledger = _replay(loaded, False)
+    aggregate_id, _ = ledger.find_account("org")
+    events = list(ledger.events.get(aggregate_id))
+    top_ups = [e.timestamp for e in events if isinstance(e, ApiOrganization.AutobillToppedUp)]
+    assert len(top_ups) >= 3
+    assert all(time(6) < t.time() < time(20) for t in top_ups), top_ups
+    assert not any(isinstance(e, ApiOrganization.TaskDeferred) for e in events)
