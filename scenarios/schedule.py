@@ -99,12 +99,12 @@ def occurrences(
 # A schedule's hits depend on the line and the window only, never on a draw: a
 # forecast replays the same lines hundreds of times per process, so the hits of a
 # line walked to the end of its window are kept (with the line object, so its id
-# is not reused). A walk stopped early (validation counting up to its limit) or
-# longer than _HITS_MAX keeps nothing: the hits stay lazy.
+# is not reused). A walk stopped early (validation counting up to its limit) keeps
+# nothing, and at most _HITS_KEPT hits are kept in all (about 15 MB): a line
+# with more stays lazy, and the memo starts afresh when it would overflow.
 _Hit = tuple[datetime, datetime, int]  # (hit instant, first task, spread window in us)
 _HITS: dict[tuple[int, datetime, datetime, datetime], tuple[UsageLine, list[_Hit]]] = {}
-_HITS_KEPT = 256  # lines
-_HITS_MAX = 100_000  # hits of one line (an hourly line over eleven years)
+_HITS_KEPT = 100_000  # an hourly line over eleven years
 
 
 def _hits(line: UsageLine, anchor: datetime, low: datetime, high: datetime) -> Iterator[_Hit]:
@@ -123,11 +123,11 @@ def _hits(line: UsageLine, anchor: datetime, low: datetime, high: datetime) -> I
             hit = (instant, first_at, window)
             if found is not None:
                 found.append(hit)
-                if len(found) > _HITS_MAX:
+                if len(found) > _HITS_KEPT:
                     found = None
             yield hit
     if found is not None:
-        if len(_HITS) >= _HITS_KEPT:
+        if sum(len(hits) for _, hits in _HITS.values()) + len(found) > _HITS_KEPT:
             _HITS.clear()
         _HITS[key] = (line, found)
 

@@ -10,6 +10,7 @@ from typing import Any
 from hypothesis import given
 from hypothesis import strategies as st
 
+from scenarios import schedule
 from scenarios.schedule import Occurrence, account_actions, occurrences, usage_occurrences
 from scenarios.schema import UsageLine, Workspace
 
@@ -220,3 +221,28 @@ def test_between_tasks_are_evenly_spaced_inside_their_window(
     assert tasks[0] == datetime.combine(day, time(start_minute // 60, start_minute % 60), UTC)
     assert tasks[-1] < datetime.combine(day, time(end_minute // 60, end_minute % 60), UTC)
     assert len({b - a for a, b in itertools.pairwise(tasks)}) <= 1
+
+
+def test_a_lines_hits_are_kept_once_walked_whole_and_a_walk_stopped_early_keeps_nothing() -> None:
+    """Forecast samples replay the same lines: the hits of a line walked to the end
+    of its window are kept, and a walk stopped early (validate's counting) is not."""
+    schedule._HITS.clear()
+    usage = line(every="day", between=["09:00", "17:00"], count=8)
+    head = list(itertools.islice(occurrences(usage, START, END), 3))
+    assert schedule._HITS == {}  # stopped after 3 hits: nothing kept
+    whole = list(occurrences(usage, START, END))
+    assert whole[:3] == head and len(whole) == 365
+    assert len(schedule._HITS) == 1  # walked to the end: kept
+    again = list(occurrences(usage, START, END))
+    assert again == whole  # the kept hits give the same occurrences
+    other = line(every="day", between=["09:00", "17:00"], count=8)  # equal, another object
+    assert list(occurrences(other, START, END)) == whole
+    assert len(schedule._HITS) == 2
+
+
+def test_a_line_with_more_hits_than_the_memo_holds_stays_lazy() -> None:
+    schedule._HITS.clear()
+    minutely = line(rrule="FREQ=MINUTELY", count=1)
+    found = sum(1 for _ in occurrences(minutely, START, START + timedelta(days=80)))
+    assert found == 80 * 24 * 60 > schedule._HITS_KEPT
+    assert schedule._HITS == {}
