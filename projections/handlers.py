@@ -62,7 +62,15 @@ MEMBERS = schema.MEMBER_CHANGES.name
 KEYS = schema.KEY_CHANGES.name
 USD = schema.USD_LEDGER.name
 
-__all__ = ["HANDLERS", "Context", "ProjectionError", "day_slices", "effect_rows", "identify"]
+__all__ = [
+    "HANDLERS",
+    "Context",
+    "ProjectionError",
+    "day_slices",
+    "declared_effects",
+    "effect_rows",
+    "identify",
+]
 
 
 class ProjectionError(Exception):
@@ -98,12 +106,13 @@ def identify(event: Any) -> tuple[str, str] | None:
     return None
 
 
-def context_effects(event: Any, c: Context) -> Context:
-    """``c`` with the event's declared effects (a contradiction stops the projection)."""
+def declared_effects(event: Any, held: Held, seq: int, account: str) -> Effects:
+    """The event's declared effects on what ``account`` held before it (notification
+    ``seq``); a contradiction stops the projection."""
     try:
-        return c._replace(effects=effects_of(event, c.held))
+        return effects_of(event, held)
     except EffectsError as exc:
-        raise ProjectionError(f"event {c.seq} ({c.account}): {exc}") from None
+        raise ProjectionError(f"event {seq} ({account}): {exc}") from None
 
 
 def effect_rows(c: Context) -> Rows:

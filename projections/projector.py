@@ -33,7 +33,7 @@ import duckdb
 import pyarrow as pa
 
 from ledger.application import Ledger, account_uuid
-from ledger.domain.effects import held_after
+from ledger.domain.effects import Held, held_after
 from ledger.domain.time import to_us, utc
 from ledger.domain.types import Bucket, Surface
 from projections import derived, schema
@@ -42,7 +42,7 @@ from projections.handlers import (
     Context,
     Handler,
     ProjectionError,
-    context_effects,
+    declared_effects,
     effect_rows,
     identify,
 )
@@ -288,22 +288,22 @@ class Projector:
                 account = self._new_account(event, n.id, n.originator_id, run)
                 accounts[key] = account
             ts = to_us(event.timestamp)
-            context = context_effects(
-                event,
-                Context(
-                    n.id,
-                    ts,
-                    account.surface,
-                    account.name,
-                    account.plan,
-                    account.purchased,
-                    account.credits,
-                ),
+            before = Held(account.plan, account.purchased, account.credits)
+            effects = declared_effects(event, before, n.id, account.name)
+            context = Context(
+                n.id,
+                ts,
+                account.surface,
+                account.name,
+                before.plan,
+                before.purchased,
+                before.credits,
+                effects,
             )
             for table, row in (*effect_rows(context), *handler(event, context)):
                 sinks[table].append(row)
-            if context.effects.credits:
-                held = held_after(context.held, context.effects)
+            if effects.credits:
+                held = held_after(before, effects)
                 account.plan, account.purchased, account.credits = (
                     held.plan,
                     held.purchased,

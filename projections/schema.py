@@ -60,14 +60,14 @@ class Table:
         """A staged row built by column name: a missing or unknown column is a
         ``TypeError`` naming it, so no two columns can be swapped by position."""
         row_type = self._row_type
-        if len(values) != len(row_type._fields):
+        names = row_type._fields
+        if len(values) != len(names):
             row_type(**values)  # raises the TypeError that names the column
         try:
-            row: tuple[Any, ...] = row_type._make(map(values.__getitem__, row_type._fields))
+            return tuple(map(values.__getitem__, names))
         except KeyError:
             row_type(**values)  # a misspelled column: the same TypeError
             raise
-        return row
 
     @property
     def column_names(self) -> tuple[str, ...]:

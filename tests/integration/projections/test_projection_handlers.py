@@ -13,6 +13,7 @@ from eventsourcing.domain import Aggregate
 
 from ledger.application import Ledger
 from ledger.domain.api import ApiOrganization
+from ledger.domain.effects import Held
 from ledger.domain.time import DAY_US, to_us
 from ledger.domain.types import Plan
 from ledger.domain.web import WebWorkspace
@@ -21,8 +22,8 @@ from projections.handlers import (
     HANDLERS,
     Context,
     ProjectionError,
-    context_effects,
     day_slices,
+    declared_effects,
     effect_rows,
     identify,
 )
@@ -56,15 +57,18 @@ def test_every_row_a_handler_makes_fits_its_table(projected: Projected) -> None:
         names.setdefault(n.originator_id, identify(event) or ("?", "?"))
         surface, account = names[n.originator_id]
         plan, purchased, credits = balances.get(n.originator_id, (0, 0, 0))
-        context = context_effects(
-            event,
-            Context(n.id, to_us(event.timestamp), surface, account, plan, purchased, credits),
+        before = Held(plan, purchased, credits)
+        effects = declared_effects(event, before, n.id, account)
+        context = Context(
+            n.id, to_us(event.timestamp), surface, account, plan, purchased, credits, effects
         )
         for table, row in (*effect_rows(context), *HANDLERS[type(event)](event, context)):
             seen.add(table)
-            assert row._fields == schema.TABLES_BY_NAME[table].staged_names, table  # type: ignore[attr-defined]
+            columns = schema.TABLES_BY_NAME[table].staged_names
+            assert len(row) == len(columns), table
             if table == "ledger_entries":
-                bucket, after = row.bucket, row.balance_after  # type: ignore[attr-defined]
+                by_name = dict(zip(columns, row, strict=True))
+                bucket, after = by_name["bucket"], by_name["balance_after"]
                 plan = after if bucket == "plan" else plan
                 purchased = after if bucket == "purchased" else purchased
                 credits = after if bucket == "credits" else credits
