@@ -3,7 +3,8 @@
 Figures a command needs from the price book (``PlanTerms``, ``TierRule``,
 ``TaskSpec``) are handed in as plain values and recorded in the events, so a
 replay never needs the price book again; the settings a user chose
-(``RefillSettings``, ``AutobillSettings``) likewise. Each is a frozen
+(``RefillSettings``, ``AutobillSettings``) likewise; an organization holds
+its keys and deferred tasks as ``ApiKey`` and ``WaitingTask``. Each is a frozen
 dataclass that round-trips through the event store with its type
 (``ledger.application``: one transcoding each, as in eventsourcing's
 cargo-shipping example), so mypy checks every field an event carries.
@@ -11,7 +12,7 @@ cargo-shipping example), so mypy checks every field an event carries.
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -34,9 +35,6 @@ class PlanTerms:
 
     def seat_price(self, billing: Billing) -> Decimal:
         return self.annual_usd if billing is Billing.ANNUAL else self.monthly_usd
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> PlanTerms:
@@ -62,9 +60,6 @@ class TierRule:
     min_days_since_first_purchase: int
     monthly_cap_usd: Decimal
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> TierRule:
         return cls(
@@ -82,9 +77,6 @@ class ApiKey:
     by: str  # the member who created it
     active: bool = True
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> ApiKey:
         return cls(by=str(data["by"]), active=bool(data["active"]))
@@ -101,13 +93,6 @@ class WaitingTask:
     key: str  # "" for none
     refunded: bool  # A11: it fails internally (its credits come back)
     safety_failed: bool  # A11: it fails a safety check (charged)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> WaitingTask:
-        return cls(**data)
 
     @classmethod
     def from_list(cls, data: list[Any]) -> WaitingTask:
@@ -154,9 +139,6 @@ class RefillSettings:
     amount_usd: int
     monthly_max_usd: int
 
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> RefillSettings:
         return cls(
@@ -172,9 +154,6 @@ class AutobillSettings:
 
     threshold: int
     amount: int
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> AutobillSettings:
