@@ -115,6 +115,11 @@ class _Cursor:
     def time_of(self, i: int) -> int:
         return self.first_us + i * self.interval_us
 
+    def left_before(self, bound: int) -> int:
+        """How many of the tasks not yet handed over come strictly before ``bound``."""
+        i = self.next_index
+        return tasks_before(self.time_of(i), self.interval_us, self.occurrence.count - i, bound)
+
 
 _MICRO = from_us(1) - from_us(0)
 
@@ -667,29 +672,27 @@ class Replay:
         if account.tick is not None and account.tick < bound:
             org = account.aggregate
             assert isinstance(org, ApiOrganization)
-            if org.on_daily_limit is DailyLimitPolicy.REJECT and not _autobill_idle(
-                org, ignore_balance=True
-            ):
+            if _autobill_idle(org, ignore_balance=True):
+                pass  # no check before `bound` can buy
+            elif org.on_daily_limit is DailyLimitPolicy.REJECT:
                 checks = (account.tick, bound - 1)
             else:
                 # A08 defer: the checks are not made inside a batch; it ends at the
                 # first that might buy, for the replay to make that check alone.
-                lanes = []
-                for order, c in enumerate(cursors):
-                    i = c.next_index
-                    n = tasks_before(c.time_of(i), c.interval_us, c.occurrence.count - i, bound)
-                    lanes.append(self._lane(account, c, n, order))
+                lanes = [
+                    self._lane(account, c, c.left_before(bound), order)
+                    for order, c in enumerate(cursors)
+                ]
                 might_buy = org.first_check_that_might_buy(lanes, account.tick, bound - 1)
                 bound = might_buy if might_buy is not None else bound
         cursors.sort(key=lambda c: (c.line_index, c.first_us))
         batch: list[tuple[_Cursor, int]] = []
         for c in cursors:
-            i = c.next_index
-            n = tasks_before(c.time_of(i), c.interval_us, c.occurrence.count - i, bound)
+            n = c.left_before(bound)
             if n > 0:
                 batch.append((c, n))
             else:
-                account.push_usage(c.time_of(i), c)
+                account.push_usage(c.time_of(c.next_index), c)
         if checks is None and account.tick is not None and account.tick < bound:
             # Every hourly check before `bound` was shown to find the balance at or
             # above the threshold (or autobill off): they would do nothing (A04).
