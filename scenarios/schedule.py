@@ -91,9 +91,7 @@ def occurrences(
     for instant, first_at, window in _hits(line, line.from_ or start, low, high):
         count, seconds = quantities(line, instant) if quantities else typical(0, line, instant)
         if count > 0:
-            # Whole microseconds, floor: task i stays strictly before the window's end.
-            interval = (window // count) * _MICROSECOND if window else _NO_SPACING
-            yield Occurrence(first_at, interval, count, seconds)
+            yield Occurrence(first_at, _spacing(window, count), count, seconds)
 
 
 # A schedule's hits depend on the line and the window only, never on a draw: a
@@ -219,8 +217,13 @@ def _schedule(line: UsageLine, anchor: datetime) -> Iterator[datetime]:
 def _spread(line: UsageLine, instant: datetime, count: int) -> tuple[datetime, timedelta]:
     """First task and spacing: all at ``instant``, or evenly over ``between`` of its day."""
     first_at, window = _window(line, instant)
-    # Whole microseconds, floor: task i stays strictly before the window's end.
-    return first_at, (window // count) * _MICROSECOND if window else _NO_SPACING
+    return first_at, _spacing(window, count)
+
+
+def _spacing(window_us: int, count: int) -> timedelta:
+    """``count`` tasks spread over a window of ``window_us`` (0: all at one instant),
+    in whole microseconds, floor: the last task stays strictly before the window's end."""
+    return (window_us // count) * _MICROSECOND if window_us else _NO_SPACING
 
 
 def _window(line: UsageLine, instant: datetime) -> tuple[datetime, int]:
