@@ -32,13 +32,10 @@ import time
 from pathlib import Path
 
 from ledger.application import Ledger
-from ledger.domain.types import Surface
-from ledger.tools.decide.measure import MeasuringLedger, measure_events
 from ledger.tools.forecast.executors import default_workers, run_samples
 from ledger.tools.forecast.results import forecast
-from ledger.tools.forecast.sample import ForecastJob, run_sample, sample_seed
-from scenarios.draws import Draws
-from scenarios.engine import ReplayOptions, replay
+from ledger.tools.forecast.sample import ForecastJob, replay_sample, run_sample, summarise
+from scenarios.engine import replay
 from scenarios.loader import load_scenario
 
 HERE = Path(__file__).parent
@@ -58,25 +55,13 @@ def sample_parts(job: ForecastJob, samples: range) -> tuple[float, float]:
     """Mean seconds of a sample's replay and of folding its events into the summary."""
     replaying = folding = 0.0
     for k in samples:
-        seed = sample_seed(job.seed, k)
-        scenario = job.scenario.model_copy(update={"seed": seed})
-        ledger = MeasuringLedger(run="forecast")
         started = time.perf_counter()
-        replay(scenario, job.book, ledger, options=ReplayOptions(draws=Draws(seed)))
-        replayed = time.perf_counter()
-        for org in scenario.organizations:
-            events = ledger.kept.get(ledger.organization_id(org.id), [])
-            measure_events(
-                events, org.id, Surface.API, scenario.start, scenario.end, month_ends=False
-            )
-        for ws in scenario.workspaces:
-            events = ledger.kept.get(ledger.workspace_id(ws.id), [])
-            measure_events(
-                events, ws.id, Surface.WEB, scenario.start, scenario.end, month_ends=False
-            )
-        replaying += replayed - started
-        folding += time.perf_counter() - replayed
-        ledger.close()
+        replayed = replay_sample(job, k)
+        middle = time.perf_counter()
+        summarise(job, replayed)
+        replaying += middle - started
+        folding += time.perf_counter() - middle
+        replayed.ledger.close()
     return replaying / len(samples), folding / len(samples)
 
 

@@ -83,10 +83,37 @@ class SampleSummary:
 
 def run_sample(job: ForecastJob, sample: int) -> SampleSummary:
     """Replay sample ``sample`` of ``job`` in memory and summarise it."""
+    replayed = replay_sample(job, sample)
+    try:
+        return summarise(job, replayed)
+    finally:
+        replayed.ledger.close()
+
+
+@dataclass(frozen=True, slots=True)
+class ReplayedSample:
+    """A sample's replay, its events kept as objects (the first half of ``run_sample``)."""
+
+    sample: int
+    seed: int
+    scenario: Scenario
+    ledger: MeasuringLedger
+    tasks: int
+    events: int
+
+
+def replay_sample(job: ForecastJob, sample: int) -> ReplayedSample:
+    """Replay sample ``sample`` of ``job`` into memory (no store); close its ledger after."""
     seed = sample_seed(job.seed, sample)
     scenario = job.scenario.model_copy(update={"seed": seed})
     ledger = MeasuringLedger(run="forecast")  # events stay objects: no store
     stats = replay(scenario, job.book, ledger, options=ReplayOptions(draws=Draws(seed)))
+    return ReplayedSample(sample, seed, scenario, ledger, stats.tasks, stats.events)
+
+
+def summarise(job: ForecastJob, replayed: ReplayedSample) -> SampleSummary:
+    """Fold a replayed sample's events into its summary (the second half of ``run_sample``)."""
+    scenario, ledger = replayed.scenario, replayed.ledger
     months: list[MonthRow] = []
     outcomes: list[AccountOutcome] = []
     accounts = [(w.id, Surface.WEB) for w in scenario.workspaces] + [
@@ -111,8 +138,14 @@ def run_sample(job: ForecastJob, sample: int) -> SampleSummary:
             wait = max((e.max_wait_us for e in events if _is_charge(e)), default=0)
             tiers = tuple((tier, at.isoformat()) for at, tier in figures.tiers[1:])
             outcomes.append(AccountOutcome(name, "api", (), (), reasons, wait // 1_000_000, tiers))
-    ledger.close()
-    return SampleSummary(sample, seed, stats.tasks, stats.events, tuple(months), tuple(outcomes))
+    return SampleSummary(
+        replayed.sample,
+        replayed.seed,
+        replayed.tasks,
+        replayed.events,
+        tuple(months),
+        tuple(outcomes),
+    )
 
 
 def run_chunk(job: ForecastJob, samples: Sequence[int]) -> list[SampleSummary]:
