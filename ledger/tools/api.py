@@ -39,6 +39,7 @@ from ledger.tools.runs import (
 from ledger.tools.runs import open_run as _open_run
 from ledger.tools.testing.harness import Instant, LedgerRun, instant, load
 from projections import queries, sandbox
+from projections.sandbox import Params
 from scenarios.loader import LoadedScenario, load_scenario, load_scenario_text
 
 __all__ = [
@@ -52,8 +53,6 @@ __all__ = [
     "runs",
     "validate",
 ]
-
-Params = list[Any] | dict[str, Any] | None
 
 
 class Run(LedgerRun):

@@ -28,7 +28,7 @@ from ledger.tools.checks import CheckReport, evaluate, recent_events
 from ledger.tools.runs import RunInfo, run_scenario
 from projections import queries, sandbox
 from projections.queries import Connection
-from projections.sandbox import user_connection
+from projections.sandbox import Params, user_connection
 from scenarios.loader import LoadedScenario, load_scenario, load_scenario_text
 
 Instant: TypeAlias = str | date | datetime
@@ -177,18 +177,14 @@ class LedgerRun:
         """Every event of the account as one readable line."""
         return [describe_event(e) for e in self.events(account)]
 
-    def sql(
-        self, query: str, params: list[Any] | dict[str, Any] | None = None
-    ) -> list[tuple[Any, ...]]:
+    def sql(self, query: str, params: Params = None) -> list[tuple[Any, ...]]:
         """Rows of a read-only query on the run's DuckDB projection."""
         return sandbox.rows(self.duckdb, query, params)
 
-    def sql_dicts(
-        self, query: str, params: list[Any] | dict[str, Any] | None = None
-    ) -> list[dict[str, Any]]:
+    def sql_dicts(self, query: str, params: Params = None) -> list[dict[str, Any]]:
         return sandbox.dict_rows(self.duckdb, query, params)
 
-    def scalar(self, query: str, params: list[Any] | dict[str, Any] | None = None) -> Any:
+    def scalar(self, query: str, params: Params = None) -> Any:
         """The first column of the first row (None when there is no row)."""
         rows = sandbox.rows(self.duckdb, query, params)
         row = rows[0] if rows else None
