@@ -33,7 +33,7 @@ from ledger.domain.errors import DomainError
 from ledger.domain.runs import Lane, slice_indices, tasks_before
 from ledger.domain.terms import AutobillSettings, RefillSettings, TaskSpec
 from ledger.domain.time import DAY_US, HOUR_US, SECOND_US, from_us, next_hour_us, to_us
-from ledger.domain.types import DailyLimitPolicy, GenerationMode, Plan, Surface, Tier
+from ledger.domain.types import DailyLimitPolicy, Plan, Surface, Tier
 from ledger.domain.web import WebWorkspace
 from ledger.pricing.models import ApiModel, DurationError, PriceBook, PricingError, WebModel
 from scenarios.draws import Draws
@@ -250,6 +250,7 @@ class Replay:
         self.end_us = end_us
         self.stats = ReplayStats()
         self._costs: dict[tuple[int, int, int | None], TaskSpec] = {}
+        self._limits: dict[tuple[int, str], tuple[int, int]] = {}  # (tier, model): A06
         self.accounts: list[_Account] = []
         self.draws = self.options.draws or Draws()
 
@@ -585,12 +586,18 @@ class Replay:
         models = self.book.web.models if surface is Surface.WEB else self.book.api.models
         return models.get(model_id)
 
-    def _limit(self, tier: Tier, model_id: str) -> tuple[int, int]:
+    def _limit(self, tier: int, model_id: str) -> tuple[int, int]:
         """A06 concurrency and 24 h generations; a model the book does not know has none."""
+        found = self._limits.get((tier, model_id))
+        if found is not None:
+            return found
         if model_id not in self.book.api.models:
-            return UNKNOWN_MODEL_CONCURRENCY, UNKNOWN_MODEL_DAILY
-        limit = self.book.limit(tier, model_id)
-        return limit.concurrency, limit.daily
+            found = UNKNOWN_MODEL_CONCURRENCY, UNKNOWN_MODEL_DAILY
+        else:
+            limit = self.book.limit(Tier(tier), model_id)
+            found = limit.concurrency, limit.daily
+        self._limits[(tier, model_id)] = found
+        return found
 
     def _spec_index(self, account: _Account) -> int:
         if account.surface is Surface.WEB:
@@ -609,12 +616,12 @@ class Replay:
             refunded=slice_indices(cursor.refunded, i, i + n),
             safety=slice_indices(cursor.safety, i, i + n),
             order=order,
-            mode=GenerationMode(cursor.line.mode),
+            mode=cursor.line.mode,
             key=cursor.line.key,
         )
         agg = account.aggregate
         if isinstance(agg, ApiOrganization):
-            lane.concurrency, lane.daily_limit = self._limit(Tier(agg.tier), spec.model)
+            lane.concurrency, lane.daily_limit = self._limit(agg.tier, spec.model)
         return lane
 
     def _usage(self, account: _Account, key: Key, cursor: _Cursor) -> None:

@@ -194,6 +194,8 @@ def affordable(
 
 def count_paying(count: int, free_indices: Sequence[int], start: int, stop: int) -> int:
     """Tasks in [start, stop) that are not in ``free_indices``."""
+    if not free_indices:
+        return stop - start
     lo = bisect_right(free_indices, start - 1)
     hi = bisect_right(free_indices, stop - 1)
     return (stop - start) - (hi - lo)
@@ -201,6 +203,8 @@ def count_paying(count: int, free_indices: Sequence[int], start: int, stop: int)
 
 def slice_indices(indices: Sequence[int], start: int, stop: int) -> list[int]:
     """The indices in [start, stop), renumbered from ``start``."""
+    if not indices:
+        return []
     lo = bisect_right(indices, start - 1)
     hi = bisect_right(indices, stop - 1)
     return [i - start for i in indices[lo:hi]]
@@ -304,8 +308,9 @@ def queue_run(
         return 0, first
     slots.sort()
     head = min(c, count)
-    if (count <= c or processing <= c * interval) and all(
-        slots[j] <= first + j * interval for j in range(head)
+    if (count <= c or processing <= c * interval) and (
+        slots[head - 1] <= first  # sorted: every slot is free by the first arrival
+        or all(slots[j] <= first + j * interval for j in range(head))
     ):
         # Nobody waits: at each arrival at most c-1 slots are busy. Each task
         # pops the smallest free time, which is never above what is pushed

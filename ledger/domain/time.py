@@ -24,11 +24,12 @@ def to_us(at: datetime) -> int:
     """Microseconds since the epoch of a timezone-aware instant."""
     if at.tzinfo is None:
         raise ValueError(f"naive datetime {at!r}: simulated instants are UTC")
-    return (at - EPOCH) // US
+    span = at - EPOCH
+    return (span.days * 86_400 + span.seconds) * SECOND_US + span.microseconds
 
 
 def from_us(us: int) -> datetime:
-    return EPOCH + timedelta(microseconds=us)
+    return EPOCH + timedelta(0, 0, us)  # positional: twice as fast as microseconds=us
 
 
 def utc(at: datetime) -> datetime:
@@ -57,7 +58,14 @@ def next_hour_us(us: int) -> int:
 
 def month_key(at: datetime) -> str:
     """A calendar month as 'YYYY-MM' (W15 counts refills by calendar month)."""
-    return f"{at.year:04d}-{at.month:02d}"
+    number = at.year * 12 + at.month
+    key = _MONTH_KEYS.get(number)
+    if key is None:  # formatted once per month a process meets, then looked up
+        key = _MONTH_KEYS[number] = f"{at.year:04d}-{at.month:02d}"
+    return key
+
+
+_MONTH_KEYS: dict[int, str] = {}
 
 
 def next_month_start(at: datetime) -> datetime:
