@@ -5,26 +5,5 @@ top of the core and lives in ``ledger/tools/api.py`` (the tree shows the
 layers, issue 15). Only the public names are re-exported here.
 """
 
-from ledger.tools.api import (
-    Forecast,
-    Run,
-    check,
-    forecast,
-    instant,
-    open_run,
-    replay,
-    runs,
-    validate,
-)
-
-__all__ = [
-    "Forecast",
-    "Run",
-    "check",
-    "forecast",
-    "instant",
-    "open_run",
-    "replay",
-    "runs",
-    "validate",
-]
+from ledger.tools.api import *  # noqa: F403 - exactly the names of its __all__
+from ledger.tools.api import __all__ as __all__  # noqa: PLC0414 - re-exported

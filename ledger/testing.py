@@ -6,24 +6,5 @@ the pytest plugin are tools on top of the core and live in
 public names of ``ledger.tools.testing`` are re-exported here.
 """
 
-from ledger.tools.testing import (
-    LedgerRun,
-    assert_balance,
-    assert_expectations,
-    assert_invariants,
-    frozen_wall_clock,
-    instant,
-    load,
-    replay,
-)
-
-__all__ = [
-    "LedgerRun",
-    "assert_balance",
-    "assert_expectations",
-    "assert_invariants",
-    "frozen_wall_clock",
-    "instant",
-    "load",
-    "replay",
-]
+from ledger.tools.testing import *  # noqa: F403 - exactly the names of its __all__
+from ledger.tools.testing import __all__ as __all__  # noqa: PLC0414 - re-exported
