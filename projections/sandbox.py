@@ -114,7 +114,7 @@ class UserQuery:
     memory. Close it (or use ``with``) when done.
     """
 
-    def __init__(self, path: str | Path, query: str, params: Any = None) -> None:
+    def __init__(self, path: str | Path, query: str, params: Params = None) -> None:
         self._conn = user_connection(path)
         self._cursor: Connection | None = None
         try:

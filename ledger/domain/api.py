@@ -80,9 +80,8 @@ class AutobillOutcome:
 class ApiOrganization(SimulatedAggregate):
     """A developer organization (surface "api") and its prepaid credit balance."""
 
-    class_version = (
-        4  # v1 held the tier table and settings as plain dicts, v2 the keys, v3 the backlog
-    )
+    # v1 held the tier table and settings as plain dicts, v2 the keys, v3 the backlog.
+    class_version = 4
 
     @staticmethod
     def upcast_v1_v2(state: dict[str, Any]) -> None:

@@ -13,7 +13,6 @@ from functools import lru_cache
 from dateutil.relativedelta import relativedelta
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-US = timedelta(microseconds=1)
 SECOND_US = 1_000_000
 HOUR_US = 3600 * SECOND_US
 DAY_US = 24 * HOUR_US
